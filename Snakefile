@@ -1,0 +1,31 @@
+# coarse-grain: reproduce "A coarse graining perspective of deep learning" end to end.
+#   snakemake --cores all                                  # quick preset (config.yaml)
+#   snakemake --cores all --configfile presets/ci.yaml     # tiny preset used by the tests
+#   snakemake --cores all --configfile presets/thesis.yaml # full size
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config.yaml"
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from coarsegrain.config import check_config  # noqa: E402
+
+# Readable errors first (every problem, by config key), then snakemake's validate fills defaults.
+check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ising2d.smk"
+include: "workflow/rules/claims.smk"
+
+
+rule all:
+    input:
+        ALL_TARGETS,
+        path("claims"),
+    default_target: True

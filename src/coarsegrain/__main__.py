@@ -1,0 +1,3 @@
+from coarsegrain.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Devices, seeds and code fingerprints shared by every stage."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+_PKG_ROOT = Path(__file__).resolve().parent
+
+
+def resolve_device(spec: str = "auto"):
+    """Return a :class:`torch.device` for ``spec`` in {"auto", "cpu", "cuda", "cuda:N"}.
+
+    ``auto`` picks CUDA when a GPU is visible and the CPU otherwise. Asking for ``cuda`` on a
+    machine without one is an error rather than a silent fallback.
+    """
+    import torch
+
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {spec!r} requested but no CUDA GPU is visible; use 'auto' or 'cpu'")
+    if spec != "cpu" and not spec.startswith("cuda"):
+        raise ValueError(f"unknown device {spec!r}; allowed: auto, cpu, cuda, cuda:N")
+    return torch.device(spec)
+
+
+def _key_to_int(key) -> int:
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    # crc32 is stable across processes (unlike hash()), which keeps seeds reproducible.
+    return zlib.crc32(repr(key).encode())
+
+
+def seed_sequence(seed: int, *keys) -> np.random.SeedSequence:
+    """A SeedSequence derived from the config ``seed`` and stream keys (e.g. ``"ising2d", L, T``).
+
+    Independent keys give statistically independent streams; the same keys give the same stream.
+    """
+    return np.random.SeedSequence([int(seed), *(_key_to_int(k) for k in keys)])
+
+
+def make_rng(seed: int, *keys) -> np.random.Generator:
+    """NumPy Generator for ``(seed, *keys)``; see :func:`seed_sequence`."""
+    return np.random.default_rng(seed_sequence(seed, *keys))
+
+
+def torch_generator(seed: int, *keys, device=None):
+    """torch.Generator on ``device`` seeded from ``(seed, *keys)``."""
+    import torch
+
+    g = torch.Generator(device=device if device is not None else "cpu")
+    g.manual_seed(int(seed_sequence(seed, *keys).generate_state(1, dtype=np.uint64)[0] >> 1))
+    return g
+
+
+def code_fingerprint(*parts: str, root: str | Path | None = None) -> str:
+    """sha256 (16 hex digits) of the library source that a stage runs.
+
+    Parameters
+    ----------
+    parts : subpackage or module names relative to the package, e.g. ``"lattice"``, ``"io"``.
+    root : the ``coarsegrain`` package folder to hash (defaults to this installed package).
+
+    Snakemake does not see edits to imported code, so each rule carries this as a param:
+    editing ``lattice/`` changes the fingerprint of sampling rules and reruns them.
+    """
+    root = Path(root) if root is not None else _PKG_ROOT
+    h = hashlib.sha256()
+    for part in sorted(set(parts)):
+        p = root / part
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [root / f"{part}.py"]
+        for f in files:
+            if not f.exists():
+                raise FileNotFoundError(f"code_fingerprint: {f} does not exist")
+            h.update(str(f.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(f.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()[:16]

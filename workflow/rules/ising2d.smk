@@ -1,0 +1,107 @@
+# 2D nearest-neighbour Ising: Monte Carlo samples, observables, exact curves, Binder crossings.
+ISING = config["ising2d"]
+ISING_T = [fmt_t(t) for t in ISING["temperatures"]]
+
+
+def ising_sample_params(w):
+    return params_json(
+        {"L": int(w.L), "temperatures": [float(t) for t in ISING_T], "n_samples": ISING["n_samples"],
+         "n_chains": ISING["n_chains"], "n_therm": ISING["n_therm"], "thin": ISING["thin"],
+         "sampler": ISING["sampler"], "seed": config["seed"], "device": config["device"]},
+        fp("lattice"))
+
+
+rule ising2d_sample:
+    """All temperatures of one size in one job: the chains of every temperature move together."""
+    output:
+        spins=[path("ising2d_spins", L="{L}", T=t) for t in ISING_T],
+    params:
+        json=ising_sample_params,
+    log:
+        path("log", name="ising2d_sample_L{L}"),
+    benchmark:
+        path("benchmark", name="ising2d_sample_L{L}")
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        cg("lattice.sample-ising2d", outputs=["spins"])
+
+
+rule ising2d_observables:
+    input:
+        spins=[path("ising2d_spins", L="{L}", T=t) for t in ISING_T],
+    output:
+        table=path("ising2d_observables", L="{L}"),
+    params:
+        json=params_json({}, fp("lattice")),
+    log:
+        path("log", name="ising2d_observables_L{L}"),
+    threads: 1
+    shell:
+        cg("lattice.observables-ising2d", inputs=["spins"], outputs=["table"])
+
+
+rule ising2d_exact:
+    output:
+        table=path("ising2d_exact"),
+    params:
+        json=params_json({"sizes": ISING["sizes"], **ISING["exact_grid"]}, fp("lattice")),
+    log:
+        path("log", name="ising2d_exact"),
+    threads: 1
+    shell:
+        cg("lattice.exact-ising2d", outputs=["table"])
+
+
+rule ising2d_critical:
+    input:
+        observables=expand(path("ising2d_observables", L="{L}"), L=ISING["sizes"]),
+    output:
+        crossings=path("ising2d_crossings"),
+        claims=path("claims_part", name="ising2d"),
+    params:
+        json=params_json({"binder_window": ISING["binder_window"], "seed": config["seed"]},
+                         fp("lattice", "analysis")),
+    log:
+        path("log", name="ising2d_critical"),
+    threads: 1
+    shell:
+        cg("lattice.critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
+
+
+rule figure_ising2d_thermodynamics:
+    input:
+        observables=expand(path("ising2d_observables", L="{L}"), L=ISING["sizes"]),
+        exact=path("ising2d_exact"),
+    output:
+        figure=report(path("figure", name="ising2d_thermodynamics"),
+                      caption="../report/ising2d_thermodynamics.rst", category="2D Ising"),
+    params:
+        json=params_json({"pdf": config["figures"]["pdf"]}, fp("plots")),
+    log:
+        path("log", name="figure_ising2d_thermodynamics"),
+    threads: 1
+    shell:
+        cg("plots.ising2d-thermodynamics", inputs=["observables", "exact"], outputs=["figure"])
+
+
+rule figure_ising2d_binder:
+    input:
+        observables=expand(path("ising2d_observables", L="{L}"), L=ISING["sizes"]),
+        crossings=path("ising2d_crossings"),
+    output:
+        figure=report(path("figure", name="ising2d_binder"),
+                      caption="../report/ising2d_binder.rst", category="2D Ising"),
+    params:
+        json=params_json({"pdf": config["figures"]["pdf"], "binder_window": ISING["binder_window"]},
+                         fp("plots")),
+    log:
+        path("log", name="figure_ising2d_binder"),
+    threads: 1
+    shell:
+        cg("plots.ising2d-binder", inputs=["observables", "crossings"], outputs=["figure"])
+
+
+ALL_TARGETS += [path("figure", name="ising2d_thermodynamics"), path("figure", name="ising2d_binder")]
+CLAIM_FILES += [path("claims_part", name="ising2d")]

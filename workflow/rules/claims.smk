@@ -11,5 +11,7 @@ rule claims:
     log:
         path("log", name="claims"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("analysis.collect-claims", inputs=["parts"], outputs=["claims"])

@@ -5,9 +5,11 @@ import sys
 from pathlib import Path
 
 ROOT_DIR = Path(workflow.basedir).resolve()
-SRC_DIR = ROOT_DIR / "src"
-PKG_DIR = SRC_DIR / "coarsegrain"
+SRC_DIR = ROOT_DIR.joinpath("src")
+PKG_DIR = SRC_DIR.joinpath("coarsegrain")
 RESULTS = f"{config['output_root']}/{config['preset']}"
+# Conda environment of every rule (used with --sdm conda; equivalent to requirements.txt).
+CONDA_ENV = str(ROOT_DIR.joinpath("envs", "coarsegrain.yaml"))
 
 # Jobs run the library from this checkout's src/, whichever environment runs Snakemake.
 PYTHON = f"env PYTHONPATH={shlex.quote(str(SRC_DIR))} {shlex.quote(sys.executable)}"
@@ -33,7 +35,7 @@ def path(kind, **wildcards):
     """Output path of ``kind`` (a key of PATHS) under results/<preset>/."""
     if kind not in PATHS:
         raise KeyError(f"unknown path kind {kind!r}; known: {sorted(PATHS)}")
-    return f"{RESULTS}/" + PATHS[kind].format(**wildcards)
+    return f"{RESULTS}/{PATHS[kind].format(**wildcards)}"
 
 
 def fmt_t(T):
@@ -67,6 +69,17 @@ def cg(stage, inputs=(), outputs=()):
     cmd += [f"--out {k} {{output.{k}:q}}" for k in outputs]
     cmd.append("--threads {threads} --params {params.json:q} > {log:q} 2>&1")
     return " ".join(cmd)
+
+
+def ising_sample_params(w):
+    """Params of the 2D Ising sampling job for size ``w.L``."""
+    ising = config["ising2d"]
+    return params_json(
+        {"L": int(w.L), "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
+         "n_samples": ising["n_samples"], "n_chains": ising["n_chains"], "n_therm": ising["n_therm"],
+         "thin": ising["thin"], "sampler": ising["sampler"], "seed": config["seed"],
+         "device": config["device"]},
+        fp("lattice"))
 
 
 # Stage files append what `rule all` and `rule claims` need.

@@ -3,14 +3,6 @@ ISING = config["ising2d"]
 ISING_T = [fmt_t(t) for t in ISING["temperatures"]]
 
 
-def ising_sample_params(w):
-    return params_json(
-        {"L": int(w.L), "temperatures": [float(t) for t in ISING_T], "n_samples": ISING["n_samples"],
-         "n_chains": ISING["n_chains"], "n_therm": ISING["n_therm"], "thin": ISING["thin"],
-         "sampler": ISING["sampler"], "seed": config["seed"], "device": config["device"]},
-        fp("lattice"))
-
-
 rule ising2d_sample:
     """All temperatures of one size in one job: the chains of every temperature move together."""
     output:
@@ -22,6 +14,8 @@ rule ising2d_sample:
     benchmark:
         path("benchmark", name="ising2d_sample_L{L}")
     threads: 1
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
     shell:
@@ -38,6 +32,8 @@ rule ising2d_observables:
     log:
         path("log", name="ising2d_observables_L{L}"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("lattice.observables-ising2d", inputs=["spins"], outputs=["table"])
 
@@ -50,6 +46,8 @@ rule ising2d_exact:
     log:
         path("log", name="ising2d_exact"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("lattice.exact-ising2d", outputs=["table"])
 
@@ -66,6 +64,8 @@ rule ising2d_critical:
     log:
         path("log", name="ising2d_critical"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("lattice.critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
 
@@ -82,6 +82,8 @@ rule figure_ising2d_thermodynamics:
     log:
         path("log", name="figure_ising2d_thermodynamics"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("plots.ising2d-thermodynamics", inputs=["observables", "exact"], outputs=["figure"])
 
@@ -99,6 +101,8 @@ rule figure_ising2d_binder:
     log:
         path("log", name="figure_ising2d_binder"),
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         cg("plots.ising2d-binder", inputs=["observables", "crossings"], outputs=["figure"])
 

@@ -15,6 +15,9 @@ import pandas as pd
 def _crossing(T, u1, u2):
     """First sign change of u1 − u2 on the grid T, linearly interpolated; NaN if none."""
     d = u1 - u2
+    zero = np.where(d == 0)[0]
+    if zero.size:
+        return T[zero[0]]
     idx = np.where(np.sign(d[:-1]) * np.sign(d[1:]) < 0)[0]
     if idx.size == 0:
         return np.nan

@@ -54,7 +54,8 @@ def _check(L: int, temperatures) -> np.ndarray:
     if temps.ndim != 1 or temps.size == 0:
         raise ValueError("temperatures must be a non-empty 1D list")
     if np.any(~np.isfinite(temps)) or np.any(temps <= 0):
-        raise ValueError(f"temperatures must be finite and > 0; got {temps[(temps <= 0) | ~np.isfinite(temps)].tolist()}")
+        bad = temps[(temps <= 0) | ~np.isfinite(temps)].tolist()
+        raise ValueError(f"temperatures must be finite and > 0; got {bad}")
     return temps
 
 

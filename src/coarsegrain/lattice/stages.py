@@ -81,7 +81,7 @@ def critical_ising2d(ctx: StageContext) -> None:
     ctx.log.info("Binder crossing T_c = %.5f ± %.5f (exact %.5f)", tc, tc_err, exact.T_CRITICAL)
 
     rows = [make_claim("ising2d_tc_binder", tc, tc_err, exact.T_CRITICAL,
-                       detail=f"crossing of the two largest sizes; sizes {sorted(obs['L'].unique())}",
+                       detail=f"crossing of the two largest sizes; sizes {sorted(int(x) for x in obs['L'].unique())}",
                        source="Onsager T_c = 2/ln(1+sqrt 2)")]
     e = obs[(obs["observable"] == "energy") & (obs["temperature"] > 0.05)]
     for L, d in e.groupby("L"):

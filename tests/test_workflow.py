@@ -1,0 +1,143 @@
+"""End-to-end: the whole workflow on presets/ci.yaml, then rerun behaviour from dry-run reasons.
+
+The workflow runs in a copy of the repository so that the tests can edit library code there
+(the rules fingerprint the copy's ``src/``) without touching the checkout.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coarsegrain import io
+
+pytestmark = pytest.mark.workflow
+
+COPY = ["Snakefile", "config.yaml", "presets", "workflow", "src"]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake")
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1500):
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml",
+           *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count that a dry run would execute (empty if nothing to do)."""
+    proc = snakemake(workdir, "-n", *args)
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    m = re.search(r"Job stats:\n(.*?)\ntotal\s+\d+", out, re.S)
+    assert m, out[-3000:]
+    jobs = {}
+    for line in m.group(1).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            jobs[parts[0]] = int(parts[1])
+    jobs.pop("all", None)
+    return jobs
+
+
+def reasons(workdir: Path, *args: str) -> str:
+    proc = snakemake(workdir, "-n", *args)
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, repo_root):
+    work = tmp_path_factory.mktemp("wf")
+    for name in COPY:
+        src = repo_root / name
+        if src.is_dir():
+            shutil.copytree(src, work / name, ignore=IGNORE)
+        else:
+            shutil.copy2(src, work / name)
+    snakemake(work)
+    return work
+
+
+def test_all_outputs_exist(run):
+    res = run / "results" / "ci"
+    assert (res / "claims.parquet").exists()
+    figures = sorted(p.name for p in (res / "figures").glob("*.png"))
+    assert {"ising2d_thermodynamics.png", "ising2d_binder.png"} <= set(figures)
+    assert all((res / "figures" / f).stat().st_size > 10_000 for f in figures)
+    logs = list((res / "logs").glob("*.log"))
+    assert logs and all(p.stat().st_size > 0 for p in logs)
+
+
+def test_spin_files_and_provenance(run):
+    files = sorted((run / "results/ci/data/ising2d").rglob("T*.parquet"))
+    assert len(files) == 2 * 5  # sizes x temperatures of presets/ci.yaml
+    spins, meta = io.read_spins(files[0])
+    assert spins.dtype.name == "int8" and set(pd.unique(spins.ravel())) <= {-1, 1}
+    for key in ("model", "size", "temperature", "seed", "sampler", "tau_int", "code", "version"):
+        assert key in meta, key
+    assert meta["seed"] == 7
+
+
+def test_claims_table(run):
+    claims, meta = io.read_table(run / "results/ci/claims.parquet")
+    assert list(claims.columns) == ["name", "value", "error", "reference", "tolerance", "verdict",
+                                    "detail", "source"]
+    assert claims["name"].is_unique
+    assert set(claims["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
+    assert "ising2d_tc_binder" in set(claims["name"])
+
+
+def test_nothing_to_do_after_a_run(run):
+    assert planned_jobs(run) == {}
+
+
+def test_figure_param_change_reruns_only_figures(run):
+    extra = run / "pdf.yaml"
+    extra.write_text("figures:\n  pdf: true\n")
+    jobs = planned_jobs(run, "--configfile", "presets/ci.yaml", str(extra))
+    assert jobs and all(r.startswith("figure_") for r in jobs), jobs
+    assert "figure_ising2d_thermodynamics" in jobs
+    assert "Params have changed" in reasons(run, "--configfile", "presets/ci.yaml", str(extra))
+
+
+def test_sampler_param_change_reruns_sampling_and_downstream(run):
+    extra = run / "therm.yaml"
+    extra.write_text("ising2d:\n  n_therm: 201\n")
+    jobs = planned_jobs(run, "--configfile", "presets/ci.yaml", str(extra))
+    for rule in ("ising2d_sample", "ising2d_observables", "ising2d_critical",
+                 "figure_ising2d_thermodynamics", "claims"):
+        assert rule in jobs, (rule, jobs)
+    assert jobs["ising2d_sample"] == 2
+    assert "ising2d_exact" not in jobs
+
+
+def test_plotting_code_edit_reruns_only_figures(run):
+    target = run / "src/coarsegrain/plots/thermo.py"
+    original = target.read_text()
+    try:
+        target.write_text(original + "\n# an edit\n")
+        jobs = planned_jobs(run)
+        assert jobs and all(r.startswith("figure_") for r in jobs), jobs
+    finally:
+        target.write_text(original)
+    assert planned_jobs(run) == {}
+
+
+def test_lattice_code_edit_reruns_sampling(run):
+    target = run / "src/coarsegrain/lattice/ising2d.py"
+    original = target.read_text()
+    try:
+        target.write_text(original + "\n# an edit\n")
+        jobs = planned_jobs(run)
+        assert "ising2d_sample" in jobs and "ising2d_exact" in jobs and "claims" in jobs
+    finally:
+        target.write_text(original)

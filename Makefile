@@ -7,7 +7,7 @@ CORES  ?= all
 SMK_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all report lint bench clean-results
+.PHONY: setup run test test-all test-slurm report lint bench clean-results
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (snakemake 9); set PYTHON=/path/to/python3.11")'
@@ -26,6 +26,12 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The ci preset through SLURM vs locally, on a single-node cluster started here (root + apt;
+# stop it with tests/slurm/stop_local_slurm.sh). About 7 min on 2 cores.
+test-slurm: $(STAMP)
+	tests/slurm/setup_local_slurm.sh
+	COARSEGRAIN_SLURM_TEST=1 $(BIN)/python -m pytest -m slurm -rP $(PYTEST_ARGS)
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SMK_ARGS)

@@ -9,6 +9,9 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+
+report: "workflow/report/workflow.rst"
+
 configfile: "config.yaml"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -21,11 +24,13 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ising2d.smk"
-include: "workflow/rules/claims.smk"
+include: "workflow/rules/montecarlo.smk"
+include: "workflow/rules/spectral.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         ALL_TARGETS,
-        path("claims"),
+        REPORT_TARGETS,
     default_target: True

@@ -38,12 +38,13 @@ BAD = [
     (lambda c: c["ising2d"].update(sizes="16"), ["ising2d.sizes", "wrong type", "array"]),
     (lambda c: c["ising2d"].update(temperatures=[2.0, 0.0]), ["ising2d.temperatures[1]", "> 0"]),
     (lambda c: c["ising2d"].update(temperatures=[2.0, -1]), ["ising2d.temperatures[1]", "> 0"]),
-    (lambda c: c["ising2d"].update(sampler="heatbath"), ["ising2d.sampler", "heatbath", "metropolis"]),
+    (lambda c: c["ising2d"].update(sampler="heatbath"), ["ising2d.sampler", "heatbath", "wolff"]),
     (lambda c: c.update(device="gpu"), ["device", "'gpu'", "auto", "cuda"]),
     (lambda c: c.update(seed=-3), ["seed", ">= 0"]),
     (lambda c: c.update(seed=1.5), ["seed", "integer"]),
-    (lambda c: c["ising2d"].update(n_chains=1), ["ising2d.n_chains", ">= 2"]),
+    (lambda c: c["ising2d"].update(window=-0.1), ["ising2d.window", ">= 0"]),
     (lambda c: c["ising2d"].update(thin=0), ["ising2d.thin", ">= 1"]),
+    (lambda c: c["ising2d"].update(thin="sometimes"), ["ising2d.thin", "auto"]),
     (lambda c: c["ising2d"].update(binder_window=[2.0]), ["ising2d.binder_window", "too short"]),
     (lambda c: c.update(preset="my preset!"), ["preset", "does not match"]),
     (lambda c: c["figures"].update(pdf="yes"), ["figures.pdf", "boolean"]),
@@ -80,3 +81,19 @@ def test_snakemake_stops_before_any_job(repo_root, tmp_path):
     assert proc.returncode != 0
     assert "ising2d.sizes[1]" in out and ">= 4" in out
     assert "Job stats" not in out
+
+
+def test_defaults_fill_every_section(repo_root, schema):
+    """A config naming nothing but the preset gets every default, inside $ref'd sections too."""
+    cfg = check_config({"preset": "x"}, schema)
+    assert cfg["ising2d"]["sizes"] == [8, 16, 32]
+    assert cfg["ising2d"]["exact_grid"]["n"] == 111
+    assert cfg["figures"]["pdf"] is True
+    assert config_errors(cfg, schema) == []
+    # every section file's top-level defaults are present
+    for section in (repo_root / "workflow/schemas/config").glob("*.schema.yaml"):
+        name = section.name.removesuffix(".schema.yaml")
+        sub = yaml.safe_load(section.read_text())
+        for key, spec in sub.get("properties", {}).items():
+            if "default" in spec:
+                assert key in cfg[name], (name, key)

@@ -91,3 +91,10 @@ def test_checkpoint_roundtrip_and_corruption(tmp_path):
     (tmp_path / "bad.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(io.CoarsegrainIOError, match="corrupted"):
         io.load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_outputs_get_umask_permissions(tmp_path):
+    io.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "t.parquet").stat().st_mode & 0o777 == 0o666 & ~umask

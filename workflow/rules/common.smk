@@ -22,7 +22,21 @@ PATHS = {
     "ising2d_observables": "analysis/ising2d/observables_L{L}.parquet",
     "ising2d_exact": "analysis/ising2d/exact_curves.parquet",
     "ising2d_crossings": "analysis/ising2d/binder_crossings.parquet",
-    # claims, figures, logs, benchmarks
+    # Monte Carlo engine: cluster-sampled critical points and correlators
+    "mc_ising2d_observables": "analysis/montecarlo/ising2d/observables_L{L}.parquet",
+    "mc_ising2d_tc": "analysis/montecarlo/ising2d/binder_tc.parquet",
+    "mc_ising2d_tc_spins": "data/montecarlo/ising2d/L{L}/Tc.parquet",
+    "mc_longrange_observables": "analysis/montecarlo/longrange/sigma{sigma}/observables.parquet",
+    "mc_longrange_tc": "analysis/montecarlo/longrange/sigma{sigma}/binder_tc.parquet",
+    "mc_longrange_tc_spins": "data/montecarlo/longrange/sigma{sigma}/N{N}/Tc.parquet",
+    "mc_correlators": "analysis/montecarlo/correlators/{model}.parquet",
+    "mc_fits": "analysis/montecarlo/correlators/{model}_fits.parquet",
+    # claims, figures, logs, benchmarks, report pages
+    "report_claims": "report/claims.html",
+    "report_benchmarks": "report/benchmarks.html",
+    "benchmark_table": "benchmarks/summary.parquet",
+    "report_config": "report/config.html",
+    "config_used": "config_used.yaml",
     "claims_part": "analysis/claims/{name}.parquet",
     "claims": "claims.parquet",
     "figure": "figures/{name}.png",
@@ -76,12 +90,30 @@ def ising_sample_params(w):
     ising = config["ising2d"]
     return params_json(
         {"L": int(w.L), "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
-         "n_samples": ising["n_samples"], "n_chains": ising["n_chains"], "n_therm": ising["n_therm"],
-         "thin": ising["thin"], "sampler": ising["sampler"], "seed": config["seed"],
-         "device": config["device"]},
+         "n_samples": ising["n_samples"], "sampler": ising["sampler"], "window": ising["window"],
+         "thin": ising["thin"], "seed": config["seed"], "device": config["device"]},
         fp("lattice"))
+
+
+# Cluster resources of one size's sampling job (used by workflow/profiles/slurm), grown with
+# each retry.
+def ising_sample_runtime(wildcards, attempt):
+    """Minutes: a conservative 50 sweeps per stored configuration (thermalisation, pilot run and
+    thinning included) at 1e7 spin updates per second on one core, plus 10 minutes."""
+    ising = config["ising2d"]
+    updates = len(ising["temperatures"]) * ising["n_samples"] * int(wildcards.L) ** 2 * 50
+    return (10 + int(updates / 1e7 / 60) + 1) * attempt
+
+
+def ising_spins_mem_mb(wildcards, attempt):
+    """MB: 1.5 GB for Python, torch and the job's own Snakemake process, plus 4 bytes per stored
+    spin (int8 samples and the copies made while converting and writing them)."""
+    ising = config["ising2d"]
+    spins = len(ising["temperatures"]) * ising["n_samples"] * int(wildcards.L) ** 2
+    return (1500 + int(4 * spins / 1e6) + 1) * attempt
 
 
 # Stage files append what `rule all` and `rule claims` need.
 ALL_TARGETS = []
 CLAIM_FILES = []
+BENCHMARKS = []  # every path used in a `benchmark:` directive, for the report's benchmark table

@@ -17,7 +17,8 @@ rule ising2d_sample:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=2000,
+        mem_mb=ising_spins_mem_mb,
+        runtime=ising_sample_runtime,
     shell:
         cg("lattice.sample-ising2d", outputs=["spins"])
 
@@ -28,12 +29,15 @@ rule ising2d_observables:
     output:
         table=path("ising2d_observables", L="{L}"),
     params:
-        json=params_json({}, fp("lattice")),
+        json=params_json({"n_blocks": ISING["n_blocks"]}, fp("lattice")),
     log:
         path("log", name="ising2d_observables_L{L}"),
     threads: 1
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=ising_spins_mem_mb,
+        runtime=lambda wildcards, attempt: 30 * attempt,
     shell:
         cg("lattice.observables-ising2d", inputs=["spins"], outputs=["table"])
 
@@ -109,3 +113,4 @@ rule figure_ising2d_binder:
 
 ALL_TARGETS += [path("figure", name="ising2d_thermodynamics"), path("figure", name="ising2d_binder")]
 CLAIM_FILES += [path("claims_part", name="ising2d")]
+BENCHMARKS += expand(path("benchmark", name="ising2d_sample_L{L}"), L=ISING["sizes"])

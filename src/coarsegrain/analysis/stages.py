@@ -22,4 +22,6 @@ def collect_claims(ctx: StageContext) -> None:
         ctx.log.info("%-40s %10.5g ± %-10.3g ref %-10.5g %s", r.name, r.value, r.error, r.reference, r.verdict)
 
 
-STAGES = {"collect-claims": collect_claims}
+from coarsegrain.analysis.spectral_stages import STAGES as _P3_STAGES  # noqa: E402
+
+STAGES = {"collect-claims": collect_claims, **_P3_STAGES}

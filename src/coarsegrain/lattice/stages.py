@@ -12,27 +12,30 @@ from coarsegrain.cli import StageContext
 def sample_ising2d(ctx: StageContext) -> None:
     """Sample one lattice size at every configured temperature; one spin file per temperature.
 
-    Params: L, temperatures (list, same order as the ``spins`` outputs), n_samples, n_chains,
-    n_therm, thin, sampler, seed, device.
+    Each temperature gets the full sampling discipline of
+    :func:`coarsegrain.lattice.cluster.sample_ising2d`: Wolff near T_c and checkerboard Metropolis
+    elsewhere (``sampler: auto``), thermalisation, τ_int measured in a pilot run, thinning by
+    ⌈2 τ_int⌉, a random global flip per stored configuration. τ_int and the rest go in the metadata.
+
+    Params: L, temperatures (list, same order as the ``spins`` outputs), n_samples, sampler,
+    window, thin ("auto" or sweeps), seed, device.
     """
-    from coarsegrain.lattice.ising2d import metropolis_sample
+    from coarsegrain.lattice.cluster import sample_ising2d as sample
 
     p = ctx.params
     temps = [float(t) for t in p["temperatures"]]
     outs = ctx.outputs["spins"]
     if len(outs) != len(temps):
         raise ValueError(f"{len(outs)} spin outputs for {len(temps)} temperatures")
-    if p["sampler"] != "metropolis":
-        raise ValueError(f"sampler {p['sampler']!r} is not available in this stage")
-    spins, chain, energies = metropolis_sample(
-        p["L"], temps, p["n_samples"], n_chains=p["n_chains"], n_therm=p["n_therm"],
-        thin=p["thin"], seed=p["seed"], device=ctx.device)
-    for k, (T, out) in enumerate(zip(temps, outs, strict=True)):
-        meta = ctx.provenance(model="ising2d", size=[p["L"], p["L"]], temperature=T,
-                              sampler=p["sampler"], tau_int=None,
-                              thin=p["thin"], n_therm=p["n_therm"], n_chains=p["n_chains"])
-        io.write_spins(spins[k], out, meta, columns={"chain": chain})
-        ctx.log.info("T=%.4f: <e>=%.4f from %d configurations", T, energies[k].mean(), len(chain))
+    for T, out in zip(temps, outs, strict=True):
+        res = sample(p["L"], T, p["n_samples"], sampler=p["sampler"], seed=p["seed"],
+                     device=ctx.device, window=p["window"], thin=p["thin"])
+        meta = ctx.provenance(**{**res.info, "model": "ising2d", "size": [p["L"], p["L"]],
+                                 "temperature": T, "seed": p["seed"]})
+        io.write_spins(res.configs, out, meta, columns={"chain": res.chain})
+        ctx.log.info("T=%.4f: %s, tau_int=%.2f sweeps, thin=%s, <e>=%.4f", T, res.info["sampler"],
+                     res.info["tau_int"], res.info["thin"], res.observables["energy"].mean()
+                     if "energy" in res.observables else float("nan"))
 
 
 def observables_ising2d(ctx: StageContext) -> None:
@@ -41,8 +44,11 @@ def observables_ising2d(ctx: StageContext) -> None:
 
     frames = []
     for path in ctx.inputs["spins"]:
-        spins, cols, meta = io.read_spins(path, with_columns=True)
-        frames.append(observables_table(spins, meta["temperature"], chain=cols["chain"].to_numpy()))
+        spins, meta = io.read_spins(path)
+        # Stored configurations are thinned by 2 τ_int, so jackknife over contiguous blocks in
+        # time (rows are ordered by time, then chain); a Wolff run has only a few chains.
+        frames.append(observables_table(spins, meta["temperature"], chain=None,
+                                        n_blocks=ctx.params.get("n_blocks", 20)))
     df = pd.concat(frames, ignore_index=True).sort_values(["L", "temperature", "observable"])
     io.write_table(df, ctx.output("table"), ctx.provenance(model="ising2d"))
 
@@ -104,3 +110,13 @@ STAGES = {
     "exact-ising2d": exact_ising2d,
     "critical-ising2d": critical_ising2d,
 }
+
+# Cluster-sampled critical points and correlators live in lattice/stages_mc.py.
+from coarsegrain.lattice.stages_mc import STAGES as _MC_STAGES  # noqa: E402
+
+STAGES.update(_MC_STAGES)
+
+# Long-range chain samples on a temperature grid live in lattice/stages_lr.py.
+from coarsegrain.lattice.stages_lr import STAGES as _LR_STAGES  # noqa: E402
+
+STAGES.update(_LR_STAGES)

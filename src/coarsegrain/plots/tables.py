@@ -1,0 +1,77 @@
+"""Self-contained HTML tables for the Snakemake report: claims, benchmarks, config."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+_STYLE = """<style>
+body{font-family:system-ui,sans-serif;font-size:14px;margin:1em}
+table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.agrees td.verdict{background:#d9f2d9}tr.disagrees td.verdict{background:#f8d7d7}
+tr.inconclusive td.verdict{background:#fff3cd}pre{background:#f7f7f7;padding:1em}
+</style>"""
+
+_VERDICT_ORDER = {"disagrees": 0, "inconclusive": 1, "agrees": 2}
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return f"{x:.5g}"
+    return html.escape(str(x))
+
+
+def claims_html(claims: pd.DataFrame, title: str = "Thesis claims checked by this run") -> str:
+    """Claims table (one row per claim) with verdicts coloured, disagreements first."""
+    c = claims.copy()
+    c["_order"] = c["verdict"].map(_VERDICT_ORDER).fillna(3)
+    c = c.sort_values(["_order", "name"]).drop(columns="_order")
+    counts = claims["verdict"].value_counts().to_dict()
+    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("agrees", "disagrees", "inconclusive"))
+    cols = ["name", "value", "error", "reference", "tolerance", "verdict", "detail", "source"]
+    head = "".join(f"<th>{c_}</th>" for c_ in cols)
+    rows = []
+    for r in c[cols].itertuples(index=False):
+        cells = []
+        for name, v in zip(cols, r, strict=True):
+            cls = "num" if isinstance(v, float) else ("verdict" if name == "verdict" else "")
+            cells.append(f'<td class="{cls}">{_fmt(v)}</td>')
+        rows.append(f'<tr class="{html.escape(str(r.verdict))}">{"".join(cells)}</tr>')
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>{_STYLE}</head>"
+            f"<body><h2>{title}</h2><p>{len(claims)} claims: {summary}. A claim agrees when "
+            f"|value − reference| ≤ tolerance = max(3·error, stated systematic tolerance).</p>"
+            f"<table><tr>{head}</tr>{''.join(rows)}</table></body></html>")
+
+
+def benchmarks_table(paths: list[str | Path]) -> pd.DataFrame:
+    """Snakemake ``benchmark:`` TSVs → one row per job (job name = file stem)."""
+    frames = []
+    for p in paths:
+        df = pd.read_csv(p, sep="\t")
+        df.insert(0, "job", Path(p).stem)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["job", "s", "max_rss", "cpu_time"])
+    return pd.concat(frames, ignore_index=True).sort_values("s", ascending=False)
+
+
+def benchmarks_html(table: pd.DataFrame) -> str:
+    cols = [c for c in ("job", "s", "h:m:s", "max_rss", "cpu_time", "mean_load") if c in table.columns]
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    rows = "".join(
+        "<tr>" + "".join(f'<td class="{"num" if isinstance(v, float) else ""}">{_fmt(v)}</td>'
+                         for v in r) + "</tr>"
+        for r in table[cols].itertuples(index=False))
+    total = table["s"].sum() if "s" in table else float("nan")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_STYLE}</head><body>"
+            f"<h2>Per-rule benchmarks</h2><p>Wall time (s), peak memory (max_rss, MB) and CPU time "
+            f"per job; {len(table)} jobs, {total:.1f} s in total.</p>"
+            f"<table><tr>{head}</tr>{rows}</table></body></html>")
+
+
+def config_html(config_yaml: str) -> str:
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_STYLE}</head><body>"
+            f"<h2>Configuration used</h2><pre>{html.escape(config_yaml)}</pre></body></html>")

@@ -1,0 +1,234 @@
+"""Training monitors for RBMs (Hinton's practical guide, plus physics observables).
+
+Each function takes a model and data and returns plain floats; :class:`RBMMonitor` bundles
+them and yields rows ``(metric, value, error)`` for the tidy training curve (columns
+``update, epoch, metric, value, error``; ``error`` is NaN where none is defined and 0 for exact
+quantities).
+
+Metrics (names as they appear in the curve):
+
+- ``reconstruction_error``: mean squared difference per unit between data and E[v|h], h ~ p(h|v)
+  (a sanity check only; it is not what training optimises).
+- ``free_energy_train``, ``free_energy_heldout``, ``free_energy_gap``: mean F(v) on a fixed
+  training subset and on held-out data, and their difference (held-out minus train); a growing
+  gap means overfitting.
+- ``pseudo_loglik``: mean over samples of Σ_i log p(v_i | v_-i) (nats per sample).
+- ``log_z``, ``loglik_train``, ``loglik_heldout``: by exact enumeration when
+  min(n_visible, n_hidden) <= ``max_exact`` (error 0), else by AIS (error = one standard error
+  of log Z).
+- ``energy_model``, ``abs_mag_model`` (and ``energy_data``, ``abs_mag_data``): 2D Ising energy per
+  site and |m| of model samples (Gibbs chains from random starts) and of the data, for spin
+  data on an L×L lattice; errors are standard errors over samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+
+from coarsegrain.rbm.model import RBM, flip, log_unit_partition, sample_from_prob
+
+CURVE_COLUMNS = ["update", "epoch", "metric", "value", "error"]
+ALL_METRICS = ("reconstruction", "free_energy", "pseudo_loglik", "loglik", "ising")
+DEFAULT_METRICS = ("reconstruction", "free_energy", "pseudo_loglik", "loglik", "ising")
+
+
+def _mean_se(x: torch.Tensor) -> tuple[float, float]:
+    x = x.double()
+    n = x.numel()
+    return float(x.mean()), (float(x.std()) / math.sqrt(n) if n > 1 else math.nan)
+
+
+@torch.no_grad()
+def reconstruction_error(rbm: RBM, data: torch.Tensor, generator=None) -> float:
+    """Mean over samples and units of (v − E[v | h])², h ~ p(h | v)."""
+    rec = rbm.mean_v(rbm.sample_h(data, generator))
+    return float(((data - rec) ** 2).mean())
+
+
+@torch.no_grad()
+def mean_free_energy(rbm: RBM, data: torch.Tensor) -> float:
+    return float(rbm.free_energy(data).double().mean())
+
+
+@torch.no_grad()
+def pseudo_log_likelihood(rbm: RBM, data: torch.Tensor, max_elements: int = 1 << 22
+                          ) -> torch.Tensor:
+    """Per-sample log pseudo-likelihood Σ_i log p(v_i | v_-i), shape (n,), exact over all units.
+
+    p(v_i | v_-i) = σ(F(v with unit i flipped) − F(v)); the flipped fields for all i are built
+    in chunks of at most ``max_elements`` numbers.
+    """
+    v = data.to(torch.float64)
+    W, a, b = (t.to(torch.float64) for t in (rbm.W, rbm.a, rbm.b))
+    nv, nh = W.shape
+    delta = flip(v, rbm.units) - v  # change of each unit when flipped, (n, nv)
+    f = v @ W + b
+    base = log_unit_partition(f, rbm.units).sum(1)  # (n,)
+    chunk = max(1, max_elements // (nv * nh))
+    out = []
+    for s in range(0, v.shape[0], chunk):
+        d = delta[s:s + chunk]
+        ff = f[s:s + chunk, None, :] + d[:, :, None] * W[None]  # (c, nv, nh)
+        dF = -(d * a) - (log_unit_partition(ff, rbm.units).sum(2) - base[s:s + chunk, None])
+        out.append(torch.nn.functional.logsigmoid(dF).sum(1))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def model_samples(rbm: RBM, n_samples: int, n_gibbs: int, generator=None, init=None
+                  ) -> torch.Tensor:
+    """Visible samples after ``n_gibbs`` block-Gibbs steps from ``init`` (default: uniformly
+    random unit states), shape (n_samples, n_visible)."""
+    if init is None:
+        p = torch.full((n_samples, rbm.n_visible), 0.5, device=rbm.device, dtype=rbm.dtype)
+        v = sample_from_prob(p, rbm.units, generator)
+    else:
+        v = init
+    return rbm.gibbs(v, n_gibbs, generator)
+
+
+def _as_spins(v: torch.Tensor, units: str) -> torch.Tensor:
+    return v if units == "pm1" else 2.0 * v - 1.0
+
+
+def ising_observables(spins: torch.Tensor, lattice_shape: Sequence[int]) -> dict[str, tuple]:
+    """Energy per site and |m| (mean, standard error) of ±1 configurations on an L×L torus.
+
+    Uses :func:`coarsegrain.lattice.ising2d.energy_per_site` and ``magnetization``.
+    """
+    from coarsegrain.lattice.ising2d import energy_per_site, magnetization
+
+    s = spins.reshape(-1, *lattice_shape)
+    return {"energy": _mean_se(energy_per_site(s)), "abs_mag": _mean_se(magnetization(s).abs())}
+
+
+@dataclass
+class RBMMonitor:
+    """Evaluates the training-curve metrics of an RBM.
+
+    Parameters
+    ----------
+    metrics : any of "reconstruction", "free_energy", "pseudo_loglik", "loglik", "ising"
+        ("ising" needs ``lattice_shape``; "free_energy" reports the gap only with held-out data)
+    n_samples : size of the fixed training and held-out subsets that metrics are computed on
+    max_exact : exact log Z when min(n_visible, n_hidden) <= max_exact, else AIS
+    ais : whether to estimate log Z by AIS when exact enumeration is impossible (the costliest
+        metric; set False to skip log Z and the log-likelihoods for big models)
+    ais_chains, ais_betas : AIS run size
+    lattice_shape : (L, L) for 2D Ising observables of model samples
+    n_model_samples, n_gibbs : model samples for "ising": chains from random starts, run for
+        ``n_gibbs`` block-Gibbs steps
+    """
+
+    metrics: Sequence[str] = DEFAULT_METRICS
+    n_samples: int = 500
+    max_exact: int = 20
+    ais: bool = True
+    ais_chains: int = 100
+    ais_betas: int = 3000
+    lattice_shape: Sequence[int] | None = None
+    n_model_samples: int = 500
+    n_gibbs: int = 1000
+    _train: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _heldout: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _data_rows: list = field(default_factory=list, init=False, repr=False)
+    _binary: bool = field(default=True, init=False, repr=False)
+    _ais_data: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        unknown = sorted(set(self.metrics) - set(ALL_METRICS))
+        if unknown:
+            raise ValueError(f"unknown monitor metric(s) {unknown}; allowed: {list(ALL_METRICS)}")
+        if self.lattice_shape is not None:
+            self.lattice_shape = tuple(int(x) for x in self.lattice_shape)
+
+    def prepare(self, rbm: RBM, train: torch.Tensor, heldout: torch.Tensor | None = None,
+                generator: torch.Generator | None = None, binary: bool = True) -> None:
+        """Fix the evaluation subsets (first ``n_samples`` rows of a random permutation drawn
+        with ``generator`` on the CPU) and compute the data-side reference values once.
+        ``train``/``heldout`` are validated (n, n_visible) tensors on the model's device."""
+        def subset(x):
+            if x is None:
+                return None
+            if x.shape[0] <= self.n_samples:
+                return x
+            idx = torch.randperm(x.shape[0], generator=generator)[: self.n_samples]
+            return x[idx.to(x.device)]
+
+        self._train, self._heldout, self._binary = subset(train), subset(heldout), binary
+        self._ais_data = train
+        self._data_rows = []
+        if "ising" in self.metrics and self.lattice_shape is not None and binary:
+            if math.prod(self.lattice_shape) != rbm.n_visible:
+                raise ValueError(f"lattice_shape {self.lattice_shape} does not have "
+                                 f"n_visible={rbm.n_visible} sites")
+            obs = ising_observables(_as_spins(train, rbm.units), self.lattice_shape)
+            self._data_rows = [("energy_data", *obs["energy"]), ("abs_mag_data", *obs["abs_mag"])]
+
+    @torch.no_grad()
+    def __call__(self, rbm: RBM, generator: torch.Generator | None = None
+                 ) -> list[tuple[str, float, float]]:
+        """Rows (metric, value, error) for the current state of ``rbm``."""
+        if self._train is None:
+            raise RuntimeError("call RBMMonitor.prepare(rbm, train, heldout) first")
+        rows: list[tuple[str, float, float]] = []
+        tr, ho, nan = self._train, self._heldout, math.nan
+        if "reconstruction" in self.metrics:
+            rows.append(("reconstruction_error", reconstruction_error(rbm, tr, generator), nan))
+        if "free_energy" in self.metrics:
+            ft = mean_free_energy(rbm, tr)
+            rows.append(("free_energy_train", ft, nan))
+            if ho is not None:
+                fh = mean_free_energy(rbm, ho)
+                rows += [("free_energy_heldout", fh, nan), ("free_energy_gap", fh - ft, nan)]
+        if "pseudo_loglik" in self.metrics and self._binary:
+            rows.append(("pseudo_loglik", *_mean_se(pseudo_log_likelihood(rbm, tr))))
+        if "loglik" in self.metrics and self._binary:
+            rows += self._loglik_rows(rbm, generator)
+        if "ising" in self.metrics and self._data_rows:
+            v = model_samples(rbm, self.n_model_samples, self.n_gibbs, generator)
+            obs = ising_observables(_as_spins(v, rbm.units), self.lattice_shape)
+            rows += [("energy_model", *obs["energy"]), ("abs_mag_model", *obs["abs_mag"])]
+            rows += self._data_rows
+        return rows
+
+    def _loglik_rows(self, rbm: RBM, generator) -> list[tuple[str, float, float]]:
+        if min(rbm.n_visible, rbm.n_hidden) <= self.max_exact:
+            from coarsegrain.rbm.exact import exact_log_partition
+
+            log_z, err = float(exact_log_partition(rbm, max_units=self.max_exact)), 0.0
+        elif self.ais:
+            from coarsegrain.rbm.ais import ais_log_partition
+
+            res = ais_log_partition(rbm, self.ais_chains, self.ais_betas, data=self._ais_data,
+                                    generator=generator)
+            log_z, err = res.log_z, res.error
+        else:
+            return []
+        rows = [("log_z", log_z, err),
+                ("loglik_train", -mean_free_energy(rbm, self._train) - log_z, err)]
+        if self._heldout is not None:
+            rows.append(("loglik_heldout", -mean_free_energy(rbm, self._heldout) - log_z, err))
+        return rows
+
+
+def evaluate_rbm(rbm: RBM, train, heldout=None, *, seed: int = 0, binary: bool = True,
+                 **monitor_kwargs) -> pd.DataFrame:
+    """All monitor metrics of ``rbm`` once, as a DataFrame with columns metric, value, error.
+
+    ``train``/``heldout`` may be arrays of shape (n, n_visible) or (n, *lattice); other keyword
+    arguments go to :class:`RBMMonitor`.
+    """
+    from coarsegrain.runtime import torch_generator
+
+    mon = RBMMonitor(**monitor_kwargs)
+    tr = rbm.check_data(train, exact=binary, name="train")
+    ho = None if heldout is None else rbm.check_data(heldout, exact=binary, name="heldout")
+    mon.prepare(rbm, tr, ho, torch_generator(seed, "rbm-monitor-subset"), binary=binary)
+    rows = mon(rbm, torch_generator(seed, "rbm-monitor", device=rbm.device))
+    return pd.DataFrame(rows, columns=["metric", "value", "error"])

@@ -26,6 +26,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ising2d.smk"
 include: "workflow/rules/montecarlo.smk"
 include: "workflow/rules/spectral.smk"
+include: "workflow/rules/rbm.smk"
+include: "workflow/rules/flows.smk"
 include: "workflow/rules/report.smk"
 
 

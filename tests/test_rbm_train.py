@@ -190,7 +190,7 @@ def test_rbm_on_ising_T3_reproduces_energy_and_magnetisation():
     configurations whose energy per site and |m| agree with the Monte Carlo data within 5%.
 
     MC data: checkerboard Metropolis, validated against the exact finite-L energy (Kaufman).
-    Model samples: 4000 Gibbs chains from random starts, 1000 steps each.
+    Model samples: 2000 Gibbs chains from random starts, 300 steps each (T = 3 mixes fast).
     """
     from coarsegrain.lattice.exact import finite_size_thermo
     from coarsegrain.lattice.ising2d import metropolis_sample
@@ -201,10 +201,10 @@ def test_rbm_on_ising_T3_reproduces_energy_and_magnetisation():
     x = spins[0]
     e_exact = float(finite_size_thermo([T], L)["energy"][0])
     rbm = RBM(L * L, 64, seed=0)
-    train_rbm(rbm, x, lr=1e-2, schedule="exponential", lr_final=1e-4, n_updates=6000,
+    train_rbm(rbm, x, lr=1e-2, schedule="exponential", lr_final=1e-4, n_updates=10000,
               n_chains=500, progress=False, monitor=False, seed=0)
     ev = evaluate_rbm(rbm, x, seed=5, lattice_shape=(L, L), metrics=("ising",),
-                      n_model_samples=4000, n_gibbs=1000).set_index("metric")
+                      n_model_samples=2000, n_gibbs=300).set_index("metric")
     e_data, e_model = ev.loc["energy_data", "value"], ev.loc["energy_model", "value"]
     m_data, m_model = ev.loc["abs_mag_data", "value"], ev.loc["abs_mag_model", "value"]
     assert e_data == pytest.approx(e_exact, abs=4 * ev.loc["energy_data", "error"])

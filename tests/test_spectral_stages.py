@@ -8,7 +8,8 @@ import pytest
 from coarsegrain import cli, io
 from coarsegrain.data.tables import ImageDataset, write_dataset, write_unavailable
 
-TRAIN = ["curves", "speedup", "weights", "noise", "pruning", "reconstructions"]
+TRAIN = ["curves", "speedup", "weights", "noise", "pruning", "reconstructions", "wall_time",
+         "speedup_seconds"]
 SPECTRAL = ["singular", "fourier", "overlap", "subspace", "covariance"]
 FIGS = ["training", "spectra", "reconstructions"]
 PARAMS = {"dataset": "toy", "n_hidden": 16, "seeds": 2, "n_updates": 40, "batch_size": 20,
@@ -61,6 +62,11 @@ def test_stages_on_toy_images(tmp_path):
     W, cols, meta = io.read_lattices(out["weights"], with_columns=True)
     assert W.shape[1:] == (64, 16) and meta["available"]
     assert set(cols["update"]) == {0, 10, 40} and set(cols["scheme"]) == {"random", "covariance"}
+    curves, _ = io.read_table(out["curves"])
+    assert "wall_time" not in set(curves["metric"])  # timings are kept apart: not reproducible
+    assert (io.read_table(out["wall_time"])[0]["metric"] == "wall_time").all()
+    assert "speedup_seconds" not in io.read_table(out["speedup"])[0].columns
+    assert "speedup_seconds" in io.read_table(out["speedup_seconds"])[0].columns
     claims, _ = io.read_table(out["claims"])
     assert claims["name"].tolist() == ["p3_toy_covinit_speedup", "p3_toy_top_mode_lowpass_overlap",
                                        "p3_toy_subspace_agreement_k4"]

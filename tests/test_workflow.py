@@ -78,7 +78,10 @@ def test_all_outputs_exist(run):
 
 def test_spin_files_and_provenance(run):
     files = sorted((run / "results/ci/data/ising2d").rglob("T*.parquet"))
-    assert len(files) == 2 * 5  # sizes x temperatures of presets/ci.yaml
+    # ising2d.sizes of presets/ci.yaml, plus the sizes the RBM and RG-comparison stages need
+    sizes = {int(p.name[1:]) for p in (run / "results/ci/data/ising2d").glob("L*")}
+    assert {8, 12} <= sizes
+    assert len(files) == len(sizes) * 5  # sizes x temperatures of presets/ci.yaml
     spins, meta = io.read_spins(files[0])
     assert spins.dtype.name == "int8" and set(pd.unique(spins.ravel())) <= {-1, 1}
     for key in ("model", "size", "temperature", "seed", "sampler", "tau_int", "code", "version"):
@@ -110,12 +113,12 @@ def test_figure_param_change_reruns_only_figures(run):
 
 def test_sampler_param_change_reruns_sampling_and_downstream(run):
     extra = run / "therm.yaml"
-    extra.write_text("ising2d:\n  n_therm: 201\n")
+    extra.write_text("ising2d:\n  window: 0.45\n")
     jobs = planned_jobs(run, "--configfile", "presets/ci.yaml", str(extra))
     for rule in ("ising2d_sample", "ising2d_observables", "ising2d_critical",
                  "figure_ising2d_thermodynamics", "claims"):
         assert rule in jobs, (rule, jobs)
-    assert jobs["ising2d_sample"] == 2
+    assert jobs["ising2d_sample"] == len(list((run / "results/ci/data/ising2d").glob("L*")))
     assert "ising2d_exact" not in jobs
 
 
@@ -162,7 +165,8 @@ def killed_and_resumed(run, tmp_path_factory, repo_root):
 
     work = _copy_workflow(repo_root, tmp_path_factory.mktemp("wf_killed"))
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml"]
-    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    log = open(work / "interrupted_run.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     data = work / "results/ci/data"
     deadline = time.time() + 600
@@ -170,9 +174,13 @@ def killed_and_resumed(run, tmp_path_factory, repo_root):
         if data.exists() and any(data.rglob("*.parquet")):
             break
         time.sleep(0.1)
-    assert proc.poll() is None, "the run finished before it could be interrupted"
+    if proc.poll() is not None:
+        log.close()
+        raise AssertionError("the run ended before it could be interrupted:\n"
+                             + (work / "interrupted_run.log").read_text()[-5000:])
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    log.close()
     assert not (work / "results/ci/claims.parquet").exists()
     snakemake(work, "--unlock")
     snakemake(work, "--rerun-incomplete")

@@ -117,3 +117,4 @@ def ising_spins_mem_mb(wildcards, attempt):
 ALL_TARGETS = []
 CLAIM_FILES = []
 BENCHMARKS = []  # every path used in a `benchmark:` directive, for the report's benchmark table
+

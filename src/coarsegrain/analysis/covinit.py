@@ -225,8 +225,9 @@ def geometric_mean(values) -> tuple[float, float]:
 def summarize_speedups(table: pd.DataFrame) -> dict:
     """Geometric-mean speedups over seeds: ``{"updates": (g, err), "seconds": (g, err),
     "n_seeds": n, "flags": [...]}``."""
+    seconds = table["speedup_seconds"] if "speedup_seconds" in table else pd.Series([], dtype=float)
     return {"updates": geometric_mean(table["speedup_updates"]),
-            "seconds": geometric_mean(table["speedup_seconds"]),
+            "seconds": geometric_mean(seconds),
             "n_seeds": len(table), "flags": sorted(set(table["flag"]) - {""})}
 
 

@@ -388,6 +388,33 @@ def _tail_mean(d: pd.DataFrame, n_tail: int) -> tuple[float, float]:
     return float(np.mean(v)), math.hypot(stat, scatter)
 
 
+def _named(ctx: StageContext, name: str, tag: str, p: dict) -> list[tuple[str, str]]:
+    """(claim-name prefix, path) for every path of input ``name``: the model tag, followed by
+    the flowed RBM's name when the ``flows`` param names them."""
+    paths = ctx.inputs.get(name, [])
+    names = p.get("flows")
+    if not names:
+        if len(paths) > 1:
+            raise ValueError(f"{len(paths)} {name} inputs need a 'flows' param naming each")
+        return [(tag, path) for path in paths]
+    if len(names) != len(paths):
+        raise ValueError(f"params.flows names {len(names)} RBMs for {len(paths)} {name} inputs")
+    return [(f"{tag}_{n}", path) for n, path in zip(names, paths, strict=True)]
+
+
+def _direction_claim(name: str, value: float, error: float, sign: int, n_sigma: float = 3.0,
+                     **text) -> dict:
+    """A claim that ``value`` has the sign ``sign`` (+1: above 0, −1: below 0): ``agrees`` when
+    it does by more than ``n_sigma`` errors, ``disagrees`` when it has the other sign by more
+    than that, ``inconclusive`` in between."""
+    from coarsegrain.analysis.claims import make_bound_claim
+
+    row = make_bound_claim(name, value, error, 0.0, upper=sign < 0, n_sigma=n_sigma, **text)
+    if math.isfinite(value) and math.isfinite(error) and abs(value) <= n_sigma * error:
+        row["verdict"] = "inconclusive"
+    return row
+
+
 def claims(ctx: StageContext) -> None:
     """Claims rows for one model from the flow, correlator, locality and layer tables.
 
@@ -395,10 +422,12 @@ def claims(ctx: StageContext) -> None:
     :func:`correlators`), ``locality`` (from :func:`io_maps`), ``layers`` (from
     :func:`layer_temperatures`), ``tc`` (table with tc_estimate, tc_error; the exact Onsager
     value is used for ising2d when absent), ``reference_deltas`` (Monte Carlo Δ at T_c for the
-    chain, as written by :func:`correlators`).
+    chain, as written by :func:`correlators`). ``temperatures`` and ``deltas`` may hold one path
+    per flowed RBM, named (same order) by the ``flows`` param; claim names then carry the RBM's
+    name after the model tag.
     Outputs: ``claims``.
-    Params: model, sigma, tail_steps, tc_tolerance, delta_tolerance, method (temperature
-    method used, default "thermometer").
+    Params: model, sigma, flows (names of the flowed RBMs), tail_steps, tc_tolerance,
+    delta_tolerance, method (temperature method used, default "thermometer").
     """
     from coarsegrain.analysis.claims import claims_frame, make_bound_claim, make_claim
     from coarsegrain.analysis.iomaps import locality_contrast
@@ -409,7 +438,7 @@ def claims(ctx: StageContext) -> None:
     n_tail = int(p.get("tail_steps", 5))
     method = p.get("method", "thermometer")
     rows = []
-    if "tc" in ctx.inputs:
+    if ctx.inputs.get("tc"):  # an empty list (no path) means none given
         tcdf, _ = io.read_table(ctx.input("tc"))
         if "sigma" in tcdf.columns and model == "longrange":
             tcdf = tcdf[np.isclose(tcdf["sigma"], float(p["sigma"]))]
@@ -422,30 +451,30 @@ def claims(ctx: StageContext) -> None:
     else:
         tc, tc_err, tc_src = math.nan, math.nan, "no T_c given"
 
-    if "temperatures" in ctx.inputs:
-        temps, _ = io.read_table(ctx.input("temperatures"))
+    for flow_tag, path in _named(ctx, "temperatures", tag, p):
+        temps, _ = io.read_table(path)
         for source, d in temps[temps["method"] == method].groupby("source", sort=True):
             v, e = _tail_mean(d, n_tail)
             rows.append(make_claim(
-                f"{tag}_rbm_flow_temperature_from_{source}", v, math.hypot(e, tc_err), tc,
+                f"{flow_tag}_rbm_flow_temperature_from_{source}", v, math.hypot(e, tc_err), tc,
                 abs_tol=float(p.get("tc_tolerance", 0.3)),
                 detail=f"{method} temperature averaged over the last {n_tail} flow steps, start "
                        f"{source}; tolerance covers the thermometer grid and finite size",
                 source=f"Iso et al. 2018, P1: the RBM flow approaches T_c ({tc_src})"))
 
-    if "deltas" in ctx.inputs:
-        deltas, _ = io.read_table(ctx.input("deltas"))
+    for i, (flow_tag, path) in enumerate(_named(ctx, "deltas", tag, p)):
+        deltas, _ = io.read_table(path)
         spin = deltas[deltas["operator"] == "spin"]
         flow = spin[spin["source"] == p.get("delta_source", "mc")]
         v, e = _tail_mean(flow, n_tail)
         if model == "ising2d":
             rows.append(make_claim(
-                f"{tag}_flow_delta_sigma", v, e, 0.125,
+                f"{flow_tag}_flow_delta_sigma", v, e, 0.125,
                 abs_tol=float(p.get("delta_tolerance", 0.05)),
                 detail=f"spin-correlator fit averaged over the last {n_tail} flow steps",
                 source="exact 2D Ising Delta_sigma = 1/8 (P1 compares the flow with it)"))
             mc = spin[spin["source"] == "monte_carlo"]
-            if len(mc):
+            if len(mc) and i == 0:  # the same Monte Carlo reference for every flowed RBM
                 rows.append(make_claim(
                     f"{tag}_mc_delta_sigma", mc["delta"].iloc[0], mc["delta_err"].iloc[0], 0.125,
                     abs_tol=float(p.get("delta_tolerance", 0.05)),
@@ -459,13 +488,13 @@ def claims(ctx: StageContext) -> None:
             if len(mc):
                 rv, re_ = float(mc["delta"].iloc[0]), float(mc["delta_err"].iloc[0])
                 rows.append(make_claim(
-                    f"{tag}_flow_delta_sigma_vs_mc", v, math.hypot(e, re_), rv,
+                    f"{flow_tag}_flow_delta_sigma_vs_mc", v, math.hypot(e, re_), rv,
                     abs_tol=float(p.get("delta_tolerance", 0.05)),
                     detail=f"flow Delta_sigma (last {n_tail} steps) vs Monte Carlo at T_c; P2 "
                            "reports that they differ",
                     source="P2: the RBM flow does not reproduce the long-range scaling dims"))
             sigma = float(p["sigma"])
-            if 0.5 < sigma < 1.0:
+            if 0.5 < sigma < 1.0 and i == 0:
                 rows.append(make_claim(
                     f"{tag}_mc_delta_sigma_vs_exact",
                     mc["delta"].iloc[0] if len(mc) else math.nan,
@@ -507,6 +536,17 @@ def claims(ctx: StageContext) -> None:
                        f"{float(a['temperature']):.3f}, RG {float(b['temperature']):.3f}, input "
                        f"{t0:.3f}",
                 source="P2: stacked RBMs flow to low T, RG to high T (long-range chain)"))
+            if ("rbm", 0) in t.index:
+                e0 = float(t.loc[("rbm", 0), "error"])
+                for kind, row, sign, word in (("rbm", a, -1, "low"), ("rg", b, 1, "high")):
+                    d = float(row["temperature"]) - t0
+                    rows.append(_direction_claim(
+                        f"{tag}_{'stacked_rbm' if kind == 'rbm' else 'rg'}_flows_to_{word}_t",
+                        d, math.hypot(float(row["error"]), e0), sign,
+                        detail=f"{method} temperature after {top} layers minus that of the "
+                               f"input (layer 0, {t0:.3f})",
+                        source=f"P2: {'stacked RBMs' if kind == 'rbm' else 'block-spin RG'} "
+                               f"flow to {word} T (long-range chain)"))
     io.write_table(claims_frame(rows), ctx.output("claims"), ctx.provenance(model=model))
     for r in rows:
         ctx.log.info("%s: %.4g ± %.3g vs %.4g -> %s", r["name"], r["value"], r["error"],

@@ -28,8 +28,8 @@ def sample_ising2d(ctx: StageContext) -> None:
     if len(outs) != len(temps):
         raise ValueError(f"{len(outs)} spin outputs for {len(temps)} temperatures")
     for T, out in zip(temps, outs, strict=True):
-        res = sample(p["L"], T, p["n_samples"], sampler=p["sampler"], seed=p["seed"],
-                     device=ctx.device, window=p["window"], thin=p["thin"])
+        res = sample(p["L"], T, p["n_samples"], sampler=p.get("sampler", "auto"), seed=p["seed"],
+                     device=ctx.device, window=p.get("window", 0.5), thin=p.get("thin", "auto"))
         meta = ctx.provenance(**{**res.info, "model": "ising2d", "size": [p["L"], p["L"]],
                                  "temperature": T, "seed": p["seed"]})
         io.write_spins(res.configs, out, meta, columns={"chain": res.chain})

@@ -350,7 +350,15 @@ def _save(ctx, fig):
 
 
 def _tc(ctx) -> float | None:
-    return float(ctx.params["tc"]) if ctx.params.get("tc") is not None else None
+    """T_c from the ``tc`` param, or from a ``tc`` input table (tc_estimate; a measured T_c)."""
+    if ctx.params.get("tc") is not None:
+        return float(ctx.params["tc"])
+    if ctx.inputs.get("tc"):
+        df = _read(ctx, "tc")
+        if "sigma" in df.columns and ctx.params.get("sigma") is not None:
+            df = df[np.isclose(df["sigma"], float(ctx.params["sigma"]))]
+        return float(df["tc_estimate"].iloc[0]) if len(df) else None
+    return None
 
 
 def stage_examples(ctx) -> None:
@@ -380,8 +388,11 @@ def stage_observables_flow(ctx) -> None:
     ref = None
     if "reference" in ctx.inputs:
         ref = _read(ctx, "reference")
-        ref = ref[np.isclose(ref["temperature"], float(ctx.params["temperature"]))
-                  & (ref["L"] == int(ctx.params["L"]))] if "temperature" in ctx.params else None
+        # the input temperature as a value, or (chain grids relative to T_c) as T/T_c
+        key = next((k for k in ("temperature", "temperature_ratio")
+                    if ctx.params.get(k) is not None and k in ref.columns), None)
+        ref = ref[np.isclose(ref[key], float(ctx.params[key]))
+                  & (ref["L"] == int(ctx.params["L"]))] if key else None
     _save(ctx, observables_flow_figure(_read(ctx, "observables"), ref))
 
 

@@ -238,7 +238,7 @@ class AutoencoderTrainer:
                 self.update = u
                 bar.update(1)
                 if u in mon_at or u % 100 == 0:
-                    lv = float(loss)
+                    lv = float(loss.detach())
                     if not math.isfinite(lv):
                         raise TrainingDivergedError(u, "training loss", lv,
                                                     "checked every 100 updates")

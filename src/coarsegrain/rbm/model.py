@@ -98,6 +98,10 @@ def as_matrix(x: Any, n_features: int, *, device=None, dtype=torch.float32,
     if t.dtype == torch.bool or t.is_complex():
         raise ValueError(f"{name} has dtype {t.dtype}; expected real numbers")
     t = t.reshape(shape[0], n_features).to(device=device, dtype=dtype)
+    # One pass: aminmax propagates NaN, and ±inf shows up in the extremes.
+    lo, hi = (float(x) for x in t.aminmax())
+    if math.isfinite(lo) and math.isfinite(hi):
+        return t
     finite = torch.isfinite(t)
     if not bool(finite.all()):
         rows = (~finite).any(dim=1).nonzero().flatten()
@@ -128,6 +132,14 @@ def as_visible(x: Any, n_visible: int, units: str, *, exact: bool = True,
     check_units(units)
     t = as_matrix(x, n_visible, device=device, dtype=dtype, name=name)
     lo, hi = (-1.0, 1.0) if units == "pm1" else (0.0, 1.0)
+    tmin, tmax = (float(x) for x in t.aminmax())
+    if tmin >= lo and tmax <= hi:
+        if not exact:
+            return t
+        # within [lo, hi], exact unit values <=> |t| == 1 (±1) or t == t² ({0,1})
+        bad_any = (t.abs() != 1) if units == "pm1" else (t * t != t)
+        if not bool(bad_any.any()):
+            return t
     if exact:
         bad = (t != lo) & (t != hi)
         allowed = "exactly -1 or +1" if units == "pm1" else "exactly 0 or 1"

@@ -216,7 +216,36 @@ def train_autoencoder_stage(ctx: StageContext) -> None:
     io.write_table(curve, ctx.output("curve"), meta)
 
 
+def figure_curves(ctx: StageContext) -> None:
+    """Training-curve figure of the ``curves`` inputs (one RBM each, or one stack).
+
+    Params: labels (one per input, the legend entries; default the file stems), title, pdf.
+    Stack curves (with a ``layer`` column) are drawn per layer.
+    """
+    import pandas as pd
+
+    from coarsegrain.plots.rbm import training_curves_figure
+    from coarsegrain.plots.style import save_figure
+
+    p = ctx.params
+    paths = ctx.inputs["curves"]
+    labels = p.get("labels") or [str(x).rsplit("/", 1)[-1].removesuffix(".parquet")
+                                 for x in paths]
+    if len(labels) != len(paths):
+        raise ValueError(f"{len(labels)} labels for {len(paths)} curve files")
+    frames = []
+    for path, label in zip(paths, labels, strict=True):
+        df, _ = io.read_table(path)
+        df["model"] = label
+        frames.append(df)
+    curves = pd.concat(frames, ignore_index=True)
+    hue = "layer" if "layer" in curves.columns and len(paths) == 1 else "model"
+    fig = training_curves_figure(curves, hue=hue, title=p.get("title", ""))
+    save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
+
+
 STAGES = {
+    "figure-curves": figure_curves,
     "train": train,
     "train-stack": train_stack_stage,
     "train-autoencoder": train_autoencoder_stage,

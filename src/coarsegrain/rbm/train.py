@@ -371,10 +371,14 @@ class RBMTrainer:
 
     def _guard(self, ws: _Workspace) -> None:
         rbm = self.rbm
-        # aminmax reads W once without a temporary; NaN propagates into both results.
-        stats = [torch.stack(t.aminmax()).abs().max()
-                 for t in ((rbm.W.data, rbm.a.data, rbm.b.data) if rbm.bias else (rbm.W.data,))]
-        vals = torch.stack(stats).tolist()
+        params = (rbm.W.data, rbm.a.data, rbm.b.data) if rbm.bias else (rbm.W.data,)
+        # Fast path: Euclidean norms are NaN/inf if any entry is, and max|W| <= ||W||.
+        norms = torch.stack([torch.linalg.vector_norm(t) for t in params]).tolist()
+        if all(math.isfinite(x) for x in norms) and norms[0] <= self.cfg.max_weight:
+            return
+        ext = torch.stack([x for t in params for x in t.aminmax()]).tolist()
+        vals = [max(abs(ext[i]), abs(ext[i + 1])) if not math.isnan(ext[i] + ext[i + 1])
+                else math.nan for i in range(0, len(ext), 2)]
         if all(math.isfinite(x) for x in vals) and vals[0] <= self.cfg.max_weight:
             return
         u = self.update
@@ -531,7 +535,8 @@ class RBMTrainer:
                     if u in mon_at or u in ckpt_at or (self.resume_every
                                                        and u % self.resume_every == 0):
                         self.train_seconds += time.perf_counter() - t_start
-                        self._guard(ws)
+                        if u % self.check_every:
+                            self._guard(ws)
                         if u in mon_at:
                             self._record(u / per_epoch, n)
                         if u in ckpt_at:

@@ -1,0 +1,535 @@
+# RG comparison (P1, P2): block-spin RG, thermometers, RBM flows, temperature flows, correlators
+# along the flow, <v h> maps and their locality, per-layer temperatures of stacked RBMs vs RG,
+# for the 2D Ising model and the long-range chain at its measured T_c.
+include: "helpers/flows.smk"
+
+
+wildcard_constraints:
+    rbm="[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
+
+
+# ---------------------------------------------------------------- Monte Carlo grids
+rule longrange_sample_grid:
+    """One (sigma, N): cluster samples at T = x T_c for every grid ratio x, plus observables."""
+    input:
+        tc=path("mc_longrange_tc", sigma="{sigma}"),
+    output:
+        spins=[path("lr_grid_spins", sigma="{sigma}", N="{N}", point=flows_point(x))
+               for x in FLLR["points"]],
+        table=path("lr_grid_observables", sigma="{sigma}", N="{N}"),
+    params:
+        json=lambda w: params_json(
+            {"sigma": float(w.sigma), "N": int(w.N), "grid": "relative",
+             "points": [float(x) for x in FLLR["points"]], "n_samples": FLLR["n_samples"],
+             "images": FLLR["images"], "seed": config["seed"]},
+            fp("lattice")),
+    log:
+        path("log", name="longrange_sample_grid_s{sigma}_N{N}"),
+    benchmark:
+        path("benchmark", name="longrange_sample_grid_s{sigma}_N{N}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=2000,
+        runtime=flows_runtime(60),
+    shell:
+        cg("lattice.sample-longrange", inputs=["tc"], outputs=["spins", "table"])
+
+
+# ---------------------------------------------------------------- block-spin RG
+rule flows_rg_ising2d:
+    """2x2 block-spin RG of the 2D Monte Carlo configurations at T_c, one file per step."""
+    wildcard_constraints:
+        rg="average|majority|decimate",
+    input:
+        spins=flows_tc_spins("ising2d", FL2_STACK_L),
+    output:
+        blocks=[path("rg_blocks", model="ising2d", rg="{rg}", step=k)
+                for k in range(1, flows_n_layers("ising2d") + 1)],
+    params:
+        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg")),
+    log:
+        path("log", name="flows_rg_ising2d_{rg}"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(10),
+    shell:
+        cg("rg.block-spin", inputs=["spins"], outputs=["blocks"])
+
+
+rule flows_rg_longrange:
+    """2-site block-spin RG (decimation, averaging or majority) of the chain at T_c."""
+    wildcard_constraints:
+        rg="average|majority|decimate",
+    input:
+        spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
+    output:
+        blocks=[path("rg_blocks", model="longrange_s{sigma}", rg="{rg}", step=k)
+                for k in range(1, flows_n_layers("longrange") + 1)],
+    params:
+        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg")),
+    log:
+        path("log", name="flows_rg_longrange_s{sigma}_{rg}"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(10),
+    shell:
+        cg("rg.block-spin", inputs=["spins"], outputs=["blocks"])
+
+
+# ---------------------------------------------------------------- thermometers
+rule flows_thermometer:
+    """Neural thermometer at one lattice side, trained on the Monte Carlo temperature grid;
+    calibration (confusion matrix, predicted vs true T) on held-out configurations."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+        size="[0-9]+",
+    input:
+        spins=lambda w: flows_grid_spins(w.model, int(w.size)),
+    output:
+        model=path("thermometer", model="{model}", size="{size}"),
+        **{t: path("thermometer_table", model="{model}", size="{size}", table=t)
+           for t in THERMO_TABLES},
+    params:
+        json=lambda w: params_json({**FLOWS["thermometer"], "seed": config["seed"],
+                                    "device": config["device"]}, FLOW_FP),
+    log:
+        path("log", name="flows_thermometer_{model}_L{size}"),
+    benchmark:
+        path("benchmark", name="flows_thermometer_{model}_L{size}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_thermometer_runtime,
+    shell:
+        cg("flow.train-thermometer", inputs=["spins"], outputs=["model", *THERMO_TABLES])
+
+
+# ---------------------------------------------------------------- chain RBMs (P2)
+rule flows_lr_rbm:
+    """RBM on the chain at its measured T_c (N visible, n_hidden hidden units), P1 settings."""
+    input:
+        spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
+    output:
+        model=path("flows_lr_rbm", sigma="{sigma}"),
+        curve=path("flows_lr_rbm_curve", sigma="{sigma}"),
+    params:
+        json=params_json(flows_lr_train_params(n_hidden=flows_lr_hidden()), FLOW_FP),
+    log:
+        path("log", name="flows_lr_rbm_s{sigma}"),
+    benchmark:
+        path("benchmark", name="flows_lr_rbm_s{sigma}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(60),
+    shell:
+        cg("rbm.train", inputs=["spins"], outputs=["model", "curve"])
+
+
+rule flows_lr_stack:
+    """Greedy stacked RBM on the chain at T_c, each layer 2x fewer units (a 2-site block step)."""
+    input:
+        spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
+    output:
+        model=path("flows_lr_stack", sigma="{sigma}"),
+        curve=path("flows_lr_stack_curve", sigma="{sigma}"),
+    params:
+        json=params_json(flows_lr_train_params(sizes=flows_sizes("longrange")[1:],
+                                               propagate=FLLR["stack"]["propagate"]), FLOW_FP),
+    log:
+        path("log", name="flows_lr_stack_s{sigma}"),
+    benchmark:
+        path("benchmark", name="flows_lr_stack_s{sigma}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(60),
+    shell:
+        cg("rbm.train-stack", inputs=["spins"], outputs=["model", "curve"])
+
+
+# ---------------------------------------------------------------- RBM flows
+rule flows_rbm_flow:
+    """v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        rbm=lambda w: flows_rbm(w.model, w.rbm),
+        spins=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
+    output:
+        flow=path("flow", model="{model}", rbm="{rbm}"),
+    params:
+        json=lambda w: flows_params(w.model, steps=FLOWS["steps"], starts=FLOWS["starts"],
+                                    n_configs=FLOWS["n_configs"]),
+    log:
+        path("log", name="flows_rbm_flow_{model}_{rbm}"),
+    benchmark:
+        path("benchmark", name="flows_rbm_flow_{model}_{rbm}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(30),
+    shell:
+        cg("flow.rbm-flow", inputs=["rbm", "spins"], outputs=["flow"])
+
+
+rule flows_temperature_flow:
+    """Thermometer and physics-estimator temperatures, and E, |m|, per flow step and start."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        flow=path("flow", model="{model}", rbm="{rbm}"),
+        thermometer=lambda w: path("thermometer", model=w.model, size=flows_flow_size(w.model)),
+        observables=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
+    output:
+        **{t: path("flow_table", model="{model}", rbm="{rbm}", table=t) for t in FLOW_TABLES},
+    params:
+        json=lambda w: flows_params(w.model, n_boot=FLOWS["n_boot"]),
+    log:
+        path("log", name="flows_temperature_flow_{model}_{rbm}"),
+    benchmark:
+        path("benchmark", name="flows_temperature_flow_{model}_{rbm}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(30),
+    shell:
+        cg("flow.temperature-flow", inputs=["flow", "thermometer", "observables"],
+           outputs=FLOW_TABLES)
+
+
+rule flows_correlators:
+    """Spin and energy correlators, Delta_sigma and Delta_eps per flow step, and of the Monte
+    Carlo configurations at T_c (source monte_carlo) fitted the same way."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        flow=path("flow", model="{model}", rbm="{rbm}"),
+        reference=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
+    output:
+        **{t: path("flow_table", model="{model}", rbm="{rbm}", table=t) for t in CORR_TABLES},
+    params:
+        json=lambda w: flows_params(w.model, sources=["mc"], steps=FLOWS["correlators"]["steps"],
+                                    n_groups=FLOWS["correlators"]["n_groups"],
+                                    n_boot=FLOWS["correlators"]["n_boot"], **flows_fit(w.model)),
+    log:
+        path("log", name="flows_correlators_{model}_{rbm}"),
+    benchmark:
+        path("benchmark", name="flows_correlators_{model}_{rbm}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(30),
+    shell:
+        cg("flow.correlators", inputs=["flow", "reference"], outputs=CORR_TABLES)
+
+
+# ---------------------------------------------------------------- stacks: <v h> maps, layers
+rule flows_io_maps:
+    """<v_i h_a> maps and linear receptive fields of every stack layer and RG step; locality."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        stack=lambda w: flows_stack(w.model),
+        spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
+    output:
+        maps=path("flows_stack_table", model="{model}", table="iomaps"),
+        locality=path("flows_stack_table", model="{model}", table="locality"),
+    params:
+        json=lambda w: flows_params(
+            w.model, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
+            **{k: v for k, v in FLOWS["iomaps"].items() if k != "n_units"}),
+    log:
+        path("log", name="flows_io_maps_{model}"),
+    benchmark:
+        path("benchmark", name="flows_io_maps_{model}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(30),
+    shell:
+        cg("flow.io-maps", inputs=["stack", "spins"], outputs=["maps", "locality"])
+
+
+rule flows_layer_temperatures:
+    """Temperature of each layer's output, stacked RBM vs RG, from Monte Carlo data at T_c."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        stack=lambda w: flows_stack(w.model),
+        spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
+        thermometers=lambda w: [path("thermometer", model=w.model, size=s)
+                                for s in flows_sizes(w.model)],
+        observables=lambda w: [flows_observables(w.model, s) for s in flows_sizes(w.model)],
+    output:
+        table=path("flows_stack_table", model="{model}", table="layers"),
+        examples=path("flows_stack_table", model="{model}", table="examples"),
+    params:
+        json=lambda w: flows_params(
+            w.model, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
+            n_boot=FLOWS["n_boot"], **FLOWS["layers"]),
+    log:
+        path("log", name="flows_layer_temperatures_{model}"),
+    benchmark:
+        path("benchmark", name="flows_layer_temperatures_{model}")
+    threads: 1
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=flows_mem_mb,
+        runtime=flows_runtime(30),
+    shell:
+        cg("flow.layer-temperatures", inputs=["stack", "spins", "thermometers", "observables"],
+           outputs=["table", "examples"])
+
+
+rule flows_claims:
+    """Claims of one model: flow end temperature vs T_c, flow Delta vs 1/8 or Monte Carlo,
+    RG vs RBM locality, stacked RBM vs RG temperature direction."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        temperatures=lambda w: [path("flow_table", model=w.model, rbm=r, table="temperatures")
+                                for r in flows_rbm_names(w.model)],
+        deltas=lambda w: [path("flow_table", model=w.model, rbm=r, table="deltas")
+                          for r in flows_rbm_names(w.model)],
+        locality=path("flows_stack_table", model="{model}", table="locality"),
+        layers=path("flows_stack_table", model="{model}", table="layers"),
+        tc=lambda w: ([] if w.model == "ising2d"
+                      else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
+    output:
+        claims=path("claims_part", name="flows_{model}"),
+    params:
+        json=lambda w: flows_params(
+            w.model, flows=flows_rbm_names(w.model), method=FLOWS["method"],
+            tail_steps=FLOWS["tail_steps"], tc_tolerance=FLOWS["tc_tolerance"],
+            delta_tolerance=FLOWS["delta_tolerance"]),
+    log:
+        path("log", name="flows_claims_{model}"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("flow.claims", inputs=["temperatures", "deltas", "locality", "layers", "tc"],
+           outputs=["claims"])
+
+
+# ---------------------------------------------------------------- figures
+rule figure_flows_examples:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        examples=path("flows_stack_table", model="{model}", table="examples"),
+        flow=lambda w: path("flow", model=w.model, rbm=flows_rbm_names(w.model)[0]),
+    output:
+        figure=report(path("figure", name="flows_{model}_examples"),
+                      caption="../report/flows_examples.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=flows_figure_params(source="mc"),
+    log:
+        path("log", name="figure_flows_{model}_examples"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-examples", inputs=["examples", "flow"], outputs=["figure"])
+
+
+rule figure_flows_calibration:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        confusion=lambda w: path("thermometer_table", model=w.model, table="confusion",
+                                 size=flows_flow_size(w.model)),
+        calibration=lambda w: path("thermometer_table", model=w.model, table="calibration",
+                                   size=flows_flow_size(w.model)),
+    output:
+        figure=report(path("figure", name="flows_{model}_calibration"),
+                      caption="../report/flows_calibration.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=flows_figure_params(),
+    log:
+        path("log", name="figure_flows_{model}_calibration"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-calibration", inputs=["confusion", "calibration"], outputs=["figure"])
+
+
+rule figure_flows_temperature:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        temperatures=path("flow_table", model="{model}", rbm="{rbm}", table="temperatures"),
+        tc=lambda w: ([] if w.model == "ising2d"
+                      else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
+    output:
+        figure=report(path("figure", name="flows_{model}_{rbm}_temperature"),
+                      caption="../report/flows_temperature.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=lambda w: flows_figure_params(
+            tc=T_C_2D if w.model == "ising2d" else None, sigma=flows_labels(w.model).get("sigma"),
+            methods=["thermometer", "energy"]),
+    log:
+        path("log", name="figure_flows_{model}_{rbm}_temperature"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-temperature", inputs=["temperatures", "tc"], outputs=["figure"])
+
+
+rule figure_flows_observables:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        observables=path("flow_table", model="{model}", rbm="{rbm}", table="observables"),
+        reference=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
+    output:
+        figure=report(path("figure", name="flows_{model}_{rbm}_observables"),
+                      caption="../report/flows_observables.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=lambda w: flows_figure_params(
+            L=flows_flow_size(w.model),
+            **({"temperature": float(fmt_t(RBMC["tc_temperature"]))} if w.model == "ising2d"
+               else {"temperature_ratio": 1.0})),
+    log:
+        path("log", name="figure_flows_{model}_{rbm}_observables"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-observables", inputs=["observables", "reference"], outputs=["figure"])
+
+
+rule figure_flows_correlators:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        correlators=path("flow_table", model="{model}", rbm="{rbm}", table="correlators"),
+        deltas=path("flow_table", model="{model}", rbm="{rbm}", table="deltas"),
+    output:
+        figure=report(path("figure", name="flows_{model}_{rbm}_correlators"),
+                      caption="../report/flows_correlators.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=lambda w: flows_figure_params(exact=flows_exact_deltas(w.model)),
+    log:
+        path("log", name="figure_flows_{model}_{rbm}_correlators"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-correlators", inputs=["correlators", "deltas"], outputs=["figure"])
+
+
+rule figure_flows_iomaps:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        maps=path("flows_stack_table", model="{model}", table="iomaps"),
+    output:
+        figure=report(path("figure", name="flows_{model}_iomaps"),
+                      caption="../report/flows_iomaps.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=lambda w: flows_figure_params(n_units=FLOWS["iomaps"]["n_units"],
+                                           **{k: v for k, v in flows_labels(w.model).items()
+                                              if k in ("model", "sigma")}),
+    log:
+        path("log", name="figure_flows_{model}_iomaps"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-iomaps", inputs=["maps"], outputs=["figure"])
+
+
+rule figure_flows_locality:
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
+    input:
+        locality=path("flows_stack_table", model="{model}", table="locality"),
+    output:
+        figure=report(path("figure", name="flows_{model}_locality"),
+                      caption="../report/flows_locality.rst", category="3. RG vs RBM",
+                      subcategory="{model}"),
+    params:
+        json=flows_figure_params(),
+    log:
+        path("log", name="figure_flows_{model}_locality"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-locality", inputs=["locality"], outputs=["figure"])
+
+
+rule figure_flows_layer_temperatures:
+    input:
+        layers=[path("flows_stack_table", model=m, table="layers") for m in FLOW_MODELS],
+    output:
+        figure=report(path("figure", name="flows_layer_temperatures"),
+                      caption="../report/flows_layer_temperatures.rst", category="3. RG vs RBM"),
+    params:
+        json=flows_figure_params(method=FLOWS["method"]),
+    log:
+        path("log", name="figure_flows_layer_temperatures"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("plots.flow-layer-temperatures", inputs=["layers"], outputs=["figure"])
+
+
+FLOW_PER_RBM_FIGURES = ["temperature", "observables", "correlators"]
+FLOW_PER_MODEL_FIGURES = ["examples", "calibration", "iomaps", "locality"]
+ALL_TARGETS += [
+    *[path("figure", name=f"flows_{m}_{f}") for m in FLOW_MODELS for f in FLOW_PER_MODEL_FIGURES],
+    *[path("figure", name=f"flows_{m}_{r}_{f}") for m in FLOW_MODELS for r in flows_rbm_names(m)
+      for f in FLOW_PER_RBM_FIGURES],
+    *([path("figure", name="flows_layer_temperatures")] if FLOW_MODELS else []),
+    *[path("rg_blocks", model="ising2d", rg=rg, step=k) for rg in FL2["rg_rules"]
+      for k in range(1, flows_n_layers("ising2d") + 1) if FL2["enabled"]],
+    *[path("rg_blocks", model=f"longrange_s{s}", rg=rg, step=k) for s in FLOW_SIGMAS
+      for rg in FLLR["rg_rules"] for k in range(1, flows_n_layers("longrange") + 1)],
+]
+CLAIM_FILES += [path("claims_part", name=f"flows_{m}") for m in FLOW_MODELS]
+BENCHMARKS += [
+    *[path("benchmark", name=f"longrange_sample_grid_s{s}_N{n}") for s in FLOW_SIGMAS
+      for n in flows_sizes(f"longrange_s{s}")],
+    *[path("benchmark", name=f"flows_thermometer_{m}_L{n}") for m in FLOW_MODELS
+      for n in sorted({flows_flow_size(m), *flows_sizes(m)})],
+    *[path("benchmark", name=f"flows_lr_{k}_s{s}") for s in FLOW_SIGMAS for k in ("rbm", "stack")],
+    *[path("benchmark", name=f"flows_{k}_{m}_{r}") for m in FLOW_MODELS for r in flows_rbm_names(m)
+      for k in ("rbm_flow", "temperature_flow", "correlators")],
+    *[path("benchmark", name=f"flows_{k}_{m}") for m in FLOW_MODELS
+      for k in ("io_maps", "layer_temperatures")],
+]

@@ -1,0 +1,195 @@
+# Constants, paths and helper functions of flows.smk (kept apart from its rules).
+FLOWS = config["flows"]
+FL2 = FLOWS["ising2d"]
+FLLR = FLOWS["longrange"]
+
+PATHS.update({
+    "lr_grid_spins": "data/longrange/sigma{sigma}/N{N}/{point}.parquet",
+    "lr_grid_observables": "analysis/longrange/sigma{sigma}/observables_N{N}.parquet",
+    "rg_blocks": "data/rg/{model}/{rg}/step{step}.parquet",
+    "thermometer": "models/thermometers/{model}/L{size}.pt",
+    "thermometer_table": "analysis/flows/{model}/thermometer_L{size}_{table}.parquet",
+    "flows_lr_rbm": "models/flows/longrange_s{sigma}/rbm.pt",
+    "flows_lr_rbm_curve": "analysis/flows/longrange_s{sigma}/rbm_curve.parquet",
+    "flows_lr_stack": "models/flows/longrange_s{sigma}/stack.pt",
+    "flows_lr_stack_curve": "analysis/flows/longrange_s{sigma}/stack_curve.parquet",
+    "flow": "data/flows/{model}/{rbm}.parquet",
+    "flow_table": "analysis/flows/{model}/{rbm}/{table}.parquet",
+    "flows_stack_table": "analysis/flows/{model}/stack_{table}.parquet",
+})
+
+FLOW_SIGMAS = []
+if FLLR["enabled"]:
+    FLOW_SIGMAS = [fmt_sigma(s) for s in (FLLR["sigmas"] or MCLR["sigmas"])]
+    for _s in FLOW_SIGMAS:
+        if _s not in MC_SIGMAS:
+            raise ValueError(f"flows.longrange.sigmas: sigma={_s} has no measured T_c; choose from "
+                             f"montecarlo.longrange.sigmas {MC_SIGMAS}")
+    if 1.0 not in [float(x) for x in FLLR["points"]]:
+        raise ValueError(f"flows.longrange.points = {FLLR['points']} must contain 1.0 (T = T_c): "
+                         "the flows and stacks start from those samples")
+    _block = 2 ** FLLR["stack"]["n_layers"]
+    if FLLR["N"] % _block or FLLR["N"] // _block < 4:
+        raise ValueError(f"flows.longrange.N = {FLLR['N']} must be a multiple of "
+                         f"2^stack.n_layers = {_block} with at least 4 "
+                         "sites left on the top layer")
+FL2_RBMS = FL2["rbms"] if FL2["rbms"] is not None else RBM_NAMES
+FL2_STACK_L = FL2["stack_L"] or RBMC["stack"]["sizes"][0]
+if FL2["enabled"]:
+    if not RBMC["enabled"]:
+        raise ValueError("flows.ising2d needs the P1 RBMs: set rbm.enabled: true "
+                         "(or flows.ising2d.enabled: false)")
+    for _r in FL2_RBMS:
+        if _r not in RBM_NAMES:
+            raise ValueError(f"flows.ising2d.rbms: {_r} is not trained by the rbm section; "
+                             f"choose from {RBM_NAMES}")
+    if FL2_STACK_L not in RBMC["stack"]["sizes"]:
+        raise ValueError(f"flows.ising2d.stack_L = {FL2_STACK_L} is not one of rbm.stack.sizes "
+                         f"{RBMC['stack']['sizes']}")
+    if FL2_STACK_L // 2 ** RBMC["stack"]["n_layers"] < 4:
+        raise ValueError(f"flows.ising2d: the top layer of the L = {FL2_STACK_L} stack "
+                         f"(rbm.stack.n_layers = {RBMC['stack']['n_layers']}) is smaller than 4x4, "
+                         "too small to sample a thermometer for; use a larger stack_L")
+FLOW_MODELS = (["ising2d"] if FL2["enabled"] else []) + [f"longrange_s{s}" for s in FLOW_SIGMAS]
+FLOW_TABLES = ["temperatures", "predictions", "observables"]
+CORR_TABLES = ["deltas", "correlators"]
+THERMO_TABLES = ["confusion", "calibration", "history"]
+FLOW_FP = fp("flow", "rg", "rbm", "lattice", "analysis")
+FIG_FP = fp("plots", "analysis")
+
+
+# ---------------------------------------------------------------- helpers
+# Models are tagged "ising2d" or "longrange_s{sigma}"; the 2D RBMs and stacks come from rbm.smk
+# (RBMC, RBM_NAMES, rbm_p1_model, rbm_p1_stack), the chain's T_c from montecarlo.smk.
+def flows_sigma(model):
+    """sigma (as in file names) of a chain tag 'longrange_s{sigma}'; None for ising2d."""
+    return model.split("_s", 1)[1] if model.startswith("longrange_s") else None
+
+
+def flows_point(point):
+    """Grid point in chain file names: T/T_c ratio (x1.0000)."""
+    return f"x{float(point):.4f}"
+
+
+def flows_n_layers(model):
+    """Layers of the model's stacked RBM (2D: rbm.stack.n_layers)."""
+    return RBMC["stack"]["n_layers"] if model == "ising2d" else FLLR["stack"]["n_layers"]
+
+
+def flows_sizes(model):
+    """Lattice sides along the stack: the input side, then one per layer (2D: L/2 per 4x fewer
+    units; chain: N/2 per 2x fewer units)."""
+    base = FL2_STACK_L if model == "ising2d" else FLLR["N"]
+    return [base // 2**k for k in range(flows_n_layers(model) + 1)]
+
+
+def flows_flow_size(model):
+    """Side of the flowed lattice: the P1 RBMs' L (2D, rbm.L) or the chain length N."""
+    return RBMC["L"] if model == "ising2d" else FLLR["N"]
+
+
+def flows_grid_spins(model, size):
+    """Monte Carlo spin files of the thermometer grid at one lattice side."""
+    if model == "ising2d":
+        return [path("ising2d_spins", L=size, T=t) for t in ISING_T]
+    return [path("lr_grid_spins", sigma=flows_sigma(model), N=size, point=flows_point(x))
+            for x in FLLR["points"]]
+
+
+def flows_observables(model, size):
+    """Monte Carlo observables table (physics temperature estimator) at one lattice side."""
+    if model == "ising2d":
+        return path("ising2d_observables", L=size)
+    return path("lr_grid_observables", sigma=flows_sigma(model), N=size)
+
+
+def flows_tc_spins(model, size):
+    """Monte Carlo configurations at T_c (2D: flows.ising2d.tc_temperature; chain: T/T_c = 1)."""
+    if model == "ising2d":
+        return path("ising2d_spins", L=size, T=fmt_t(RBMC["tc_temperature"]))
+    return path("lr_grid_spins", sigma=flows_sigma(model), N=size, point=flows_point(1.0))
+
+
+def flows_labels(model):
+    """Model params of the flow stages."""
+    if model == "ising2d":
+        return {"model": "ising2d"}
+    return {"model": "longrange", "sigma": float(flows_sigma(model)), "images": FLLR["images"]}
+
+
+def flows_fit(model):
+    """Correlator-fit params (form, kappa, rmin, rmax) of a model."""
+    return dict(FL2["fit"] if model == "ising2d" else FLLR["fit"])
+
+
+def flows_exact_deltas(model):
+    """Exact scaling dimensions drawn in the correlator figure."""
+    if model == "ising2d":
+        return {"spin": 0.125, "energy": 1.0}
+    sigma = float(flows_sigma(model))
+    return {"spin": (1 - sigma) / 2} if 0 < sigma < 1 else {}
+
+
+def flows_rbm(model, name):
+    """Checkpoint of a flowed RBM: the P1 models of rbm.smk (2D) or this stage's chain RBM."""
+    if model == "ising2d":
+        return rbm_p1_model(name)
+    return path("flows_lr_rbm", sigma=flows_sigma(model))
+
+
+def flows_rbm_names(model):
+    return list(FL2_RBMS) if model == "ising2d" else ["nh{}_tc".format(flows_lr_hidden())]
+
+
+def flows_lr_hidden():
+    return FLLR["n_hidden"] or FLLR["N"] // 2
+
+
+def flows_stack(model):
+    """Stacked-RBM checkpoint of a model (2D: from rbm.smk; chain: this stage's stack)."""
+    if model == "ising2d":
+        return rbm_p1_stack(FL2_STACK_L)
+    return path("flows_lr_stack", sigma=flows_sigma(model))
+
+
+def flows_thermometer_runtime(wildcards, attempt):
+    """Minutes: an MLP epoch costs ~6 flops per weight and configuration; 2e9 flop/s on one
+    core (measured ~2e10), plus 5 minutes for start-up and calibration."""
+    th = FLOWS["thermometer"]
+    n_temps = len(ISING_T) if wildcards.model == "ising2d" else len(FLLR["points"])
+    n_samples = ISING["n_samples"] if wildcards.model == "ising2d" else FLLR["n_samples"]
+    n_sites = int(wildcards.size) ** (2 if wildcards.model == "ising2d" else 1)
+    widths = [n_sites, *th["hidden"], n_temps]
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    flops = 6 * weights * n_temps * n_samples * th["max_epochs"]
+    return (5 + int(flops / 2e9 / 60) + 1) * attempt
+
+
+def flows_mem_mb(wildcards, attempt):
+    """MB: 1.5 GB for Python and torch plus room for the configurations of one job."""
+    return 3000 * attempt
+
+
+def flows_runtime(minutes):
+    """Attempt-scaled runtime (minutes) for rules whose cost is small and size-independent."""
+    return lambda wildcards, attempt: minutes * attempt
+
+
+def flows_lr_train_params(**extra):
+    """Params of the chain RBM / stack training (rbm.train, rbm.train-stack)."""
+    t = FLLR["train"]
+    keys = ("method", "k", "lr", "eps", "batch_size", "n_updates", "init_std", "heldout_fraction")
+    return {**{k: t[k] for k in keys}, "optimizer": "adam", "units": "pm1",
+            "monitor": {"metrics": t["metrics"], "ais": False}, "seed": config["seed"],
+            "device": config["device"], **extra}
+
+
+def flows_params(model, **extra):
+    """Params JSON of a flow stage: model labels, seed, device and ``extra``."""
+    return params_json({**flows_labels(model), "seed": config["seed"], "device": config["device"],
+                        **extra}, FLOW_FP)
+
+
+def flows_figure_params(**extra):
+    return params_json({"pdf": config["figures"]["pdf"], **extra}, FIG_FP)
+

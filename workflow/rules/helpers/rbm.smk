@@ -1,0 +1,64 @@
+# Constants, paths and helper functions of rbm.smk (kept apart from its rules).
+RBMC = config["rbm"]
+
+PATHS.update({
+    "rbm_model": "models/rbm/ising2d_L{L}/{name}.pt",
+    "rbm_curve": "analysis/rbm/ising2d_L{L}/{name}_curve.parquet",
+    "rbm_stack": "models/rbm/ising2d_L{L}/stack.pt",
+    "rbm_stack_curve": "analysis/rbm/ising2d_L{L}/stack_curve.parquet",
+})
+
+RBM_NAMES = [f"nh{nh}_{d}" for nh in RBMC["n_hidden"] for d in RBMC["data"]]
+RBM_FP = fp("rbm", "lattice")
+RBM_FIG_FP = fp("rbm", "plots")
+
+if RBMC["enabled"]:
+    if fmt_t(RBMC["tc_temperature"]) not in ISING_T:
+        raise ValueError(f"rbm.tc_temperature = {RBMC['tc_temperature']} is not one of "
+                         f"ising2d.temperatures {ISING['temperatures']}")
+    for _L in RBMC["stack"]["sizes"]:
+        if _L % 2 ** RBMC["stack"]["n_layers"]:
+            raise ValueError(f"rbm.stack.sizes: L = {_L} is not divisible by "
+                             f"2^rbm.stack.n_layers = {2 ** RBMC['stack']['n_layers']}")
+
+def rbm_p1_model(name):
+    """Checkpoint of the single RBM ``name`` (nh{N_h}_{tc|grid}) at L = rbm.L."""
+    return path("rbm_model", L=RBMC["L"], name=name)
+
+
+
+def rbm_p1_stack(L):
+    """Checkpoint of the stacked RBM on L x L configurations."""
+    return path("rbm_stack", L=L)
+
+
+
+def rbm_tc_spins(L):
+    return path("ising2d_spins", L=L, T=fmt_t(RBMC["tc_temperature"]))
+
+
+
+def rbm_train_params(**extra):
+    """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened)."""
+    mon = RBMC["monitor"]
+    return {**RBMC["train"], "units": RBMC["units"], "seed": config["seed"],
+            "device": config["device"],
+            "monitor": {k: mon[k] for k in ("metrics", "per_octave", "n_samples", "ais",
+                                            "ais_chains", "ais_betas", "n_model_samples",
+                                            "n_gibbs")},
+            **extra}
+
+
+
+def rbm_runtime(wildcards, attempt):
+    """Minutes: ~5 ms per update on one core at N_v = N_h = 100 plus the monitors."""
+    return (10 + RBMC["train"]["n_updates"] // 6000) * attempt
+
+
+
+def rbm_stack_runtime(wildcards, attempt):
+    """Minutes: an update costs ~10 flops per weight and batch row; 2e10 flop/s on one core."""
+    L, n = int(wildcards.L), RBMC["stack"]["n_layers"]
+    weights = sum((L * L // 4**k) * (L * L // 4 ** (k + 1)) for k in range(n))
+    flops = 10 * weights * RBMC["train"]["batch_size"] * RBMC["stack"]["n_updates"]
+    return (10 + int(flops / 2e10 / 60) + 1) * attempt

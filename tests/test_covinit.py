@@ -8,16 +8,7 @@ import pytest
 
 from coarsegrain.analysis import covinit as ci
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one torch thread avoids thread contention on a busy 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _curve(scheme, seed, loss, updates):

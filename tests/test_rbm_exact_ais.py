@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+from helpers import random_rbm  # noqa: E402
 
 from coarsegrain.rbm import (
     RBM,
@@ -16,21 +17,7 @@ from coarsegrain.rbm import (
     rbm_gradient,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def random_rbm(nv, nh, units="pm1", std=0.5, seed=0):
-    rbm = RBM(nv, nh, units=units, init_std=std, seed=seed)
-    g = torch.Generator().manual_seed(seed + 100)
-    rbm.a.copy_(torch.randn(nv, generator=g) * 0.3)
-    rbm.b.copy_(torch.randn(nh, generator=g) * 0.3)
-    return rbm
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def states(n, units):

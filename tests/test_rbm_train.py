@@ -18,13 +18,7 @@ from coarsegrain.rbm import (
 from coarsegrain.rbm.train import log_spaced
 from coarsegrain.runtime import torch_generator
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def prototype_data(n=1000, nv=16, flip=0.1, seed=0):

@@ -18,14 +18,7 @@ PARAMS = {"dataset": "toy", "n_hidden": 16, "seeds": 2, "n_updates": 40, "batch_
           "seed": 1, "device": "cpu", "pdf": False}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _toy_images(n=160, side=8, seed=0):

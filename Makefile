@@ -36,6 +36,7 @@ test-slurm: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SMK_ARGS)
 	$(BIN)/snakemake --report $(or $(REPORT),results/report.html) $(SMK_ARGS)
+	@echo "report written to $(or $(REPORT),results/report.html)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -16,14 +16,7 @@ from matplotlib import pyplot as plt
 from coarsegrain import io
 from coarsegrain.cli import StageContext
 from coarsegrain.plots.style import PALETTE, save_figure, setup
-
-_LABELS = {
-    "energy": r"energy per site $\langle e\rangle$",
-    "abs_magnetization": r"$\langle |m| \rangle$",
-    "specific_heat": r"specific heat per site $c$",
-    "susceptibility": r"susceptibility $\chi$",
-    "binder": r"Binder cumulant $U_4$",
-}
+from coarsegrain.plots.thermo import OBSERVABLE_LABELS as _LABELS  # noqa: E402
 
 
 def _colors(sizes):

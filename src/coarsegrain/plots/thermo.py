@@ -9,7 +9,7 @@ from matplotlib import pyplot as plt
 
 from coarsegrain.plots.style import PALETTE, setup
 
-_LABELS = {
+OBSERVABLE_LABELS = {
     "energy": r"energy per site $\langle e\rangle$",
     "abs_magnetization": r"$\langle |m| \rangle$",
     "specific_heat": r"specific heat per site $c$",
@@ -46,7 +46,7 @@ def thermodynamics_figure(obs: pd.DataFrame, exact: pd.DataFrame, t_c: float):
         if not inf.empty:
             ax.plot(inf["temperature"], inf["value"], "k--", lw=1.2, label="Onsager (L=∞)")
         ax.axvline(t_c, color="grey", ls=":", lw=1)
-        ax.set_ylabel(_LABELS[name])
+        ax.set_ylabel(OBSERVABLE_LABELS[name])
     for ax in axes[1]:
         ax.set_xlabel("temperature $T$ [J]")
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -80,7 +80,7 @@ def binder_figure(obs: pd.DataFrame, crossings: pd.DataFrame, tc_est: float, tc_
                    tc_est + (tc_err if np.isfinite(tc_err) else 0), color="C3", alpha=0.25)
         ax.axvline(tc_est, color="C3", lw=1, label=f"crossing {tc_est:.4f}±{tc_err:.4f}")
     ax.set_xlabel("temperature $T$ [J]")
-    ax.set_ylabel(_LABELS["binder"])
+    ax.set_ylabel(OBSERVABLE_LABELS["binder"])
     ax.legend(frameon=False, fontsize=8)
     c = crossings.dropna(subset=["t_cross"])
     if not c.empty:

@@ -170,7 +170,28 @@ def _initial_spins(shape, temperature: float, start: str, rng: np.random.Generat
     return (rng.integers(0, 2, size=shape, dtype=np.int8) * 2 - 1).astype(np.int8)
 
 
-class WolffIsing2D:
+class ClusterSweeps:
+    """Sweeps for single-cluster samplers: a sweep is ``clusters_per_sweep`` cluster flips,
+    calibrated so that one sweep flips about ``N`` spins. Subclasses provide ``N`` and
+    ``flip(n_clusters) -> sizes (n_chains, n_clusters)``."""
+
+    def calibrate(self, warmup: int = 200) -> int:
+        """Flip ``warmup`` clusters per chain, then set the sweep length from the mean size of a
+        further ``warmup`` clusters. Returns the new ``clusters_per_sweep``."""
+        warmup = max(int(warmup), 10)
+        self.flip(warmup)
+        sizes = self.flip(warmup)
+        self.clusters_per_sweep = max(1, round(self.N / sizes.mean()))
+        return self.clusters_per_sweep
+
+    def sweep(self, n: int = 1) -> None:
+        """Advance every chain by ``n`` sweeps of ``clusters_per_sweep`` clusters."""
+        if int(n) > 0:
+            sizes = self.flip(int(n) * self.clusters_per_sweep)
+            self.last_sizes = sizes[:, -self.clusters_per_sweep:]
+
+
+class WolffIsing2D(ClusterSweeps):
     """``n_chains`` independent Wolff chains of the L×L Ising torus at one temperature.
 
     Implements the :class:`coarsegrain.lattice.autocorr.MarkovChain` protocol.
@@ -220,21 +241,6 @@ class WolffIsing2D:
         sizes = np.zeros((self.n_chains, int(n_clusters)), dtype=np.int64)
         return _wolff_kernel(self.spins, self._p_add, int(n_clusters), self.rng, self._stack,
                              sizes)
-
-    def calibrate(self, warmup: int = 200) -> int:
-        """Flip ``warmup`` clusters per chain, then set the sweep length from the mean size of a
-        further ``warmup`` clusters. Returns the new ``clusters_per_sweep``."""
-        warmup = max(int(warmup), 10)
-        self.flip(warmup)
-        sizes = self.flip(warmup)
-        self.clusters_per_sweep = max(1, round(self.N / sizes.mean()))
-        return self.clusters_per_sweep
-
-    def sweep(self, n: int = 1) -> None:
-        """Advance every chain by ``n`` sweeps of ``clusters_per_sweep`` clusters."""
-        if int(n) > 0:
-            sizes = self.flip(int(n) * self.clusters_per_sweep)
-            self.last_sizes = sizes[:, -self.clusters_per_sweep:]
 
     def observables(self) -> dict[str, np.ndarray]:
         """energy (per site), abs_magnetization, and cluster_fraction (mean |C|/N over the last

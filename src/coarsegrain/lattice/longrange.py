@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.special import zeta
 
 from coarsegrain.lattice.autocorr import SampleResult, sample_chain
-from coarsegrain.lattice.cluster import check_int, check_temperature
+from coarsegrain.lattice.cluster import ClusterSweeps, check_int, check_temperature
 from coarsegrain.lattice.observables import OBSERVABLES, jackknife
 from coarsegrain.runtime import make_rng
 
@@ -252,7 +252,7 @@ class _LongRangeBase:
         return self.spins.copy()
 
 
-class LongRangeCluster(_LongRangeBase):
+class LongRangeCluster(ClusterSweeps, _LongRangeBase):
     """``n_chains`` Luijten–Blöte cluster chains of the long-range ring at one temperature.
 
     Implements :class:`coarsegrain.lattice.autocorr.MarkovChain`.
@@ -292,19 +292,6 @@ class LongRangeCluster(_LongRangeBase):
         sizes = np.zeros((self.n_chains, int(n_clusters)), dtype=np.int64)
         return _lr_cluster_kernel(self.spins, self.lam, self._prob, self._alias, int(n_clusters),
                                   self.rng, self._stack, sizes)
-
-    def calibrate(self, warmup: int = 200) -> int:
-        warmup = max(int(warmup), 10)
-        self.flip(warmup)
-        sizes = self.flip(warmup)
-        self.clusters_per_sweep = max(1, round(self.N / sizes.mean()))
-        return self.clusters_per_sweep
-
-    def sweep(self, n: int = 1) -> None:
-        """Advance every chain by ``n`` sweeps of ``clusters_per_sweep`` clusters."""
-        if int(n) > 0:
-            sizes = self.flip(int(n) * self.clusters_per_sweep)
-            self.last_sizes = sizes[:, -self.clusters_per_sweep:]
 
     def observables(self) -> dict[str, np.ndarray]:
         """energy, abs_magnetization, cluster_fraction (mean |C|/N of the last sweep)."""

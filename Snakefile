@@ -2,6 +2,9 @@
 #   snakemake --cores all                                  # quick preset (config.yaml)
 #   snakemake --cores all --configfile presets/ci.yaml     # tiny preset used by the tests
 #   snakemake --cores all --configfile presets/thesis.yaml # full size
+# A config file given on the command line replaces config.yaml (it is not layered on the quick
+# preset): a preset means the schema defaults plus what it says. To change the quick preset, pass
+# both: --configfile config.yaml my_changes.yaml.
 import sys
 from pathlib import Path
 
@@ -12,7 +15,12 @@ min_version("9.0")
 
 report: "workflow/report/workflow.rst"
 
-configfile: "config.yaml"
+# Without this, snakemake would merge --configfile files over config.yaml, and every key the quick
+# preset sets but a preset leaves out would leak into that preset.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from coarsegrain.config import check_config  # noqa: E402

@@ -53,6 +53,41 @@ def test_pseudo_likelihood_matches_conditionals(units):
     np.testing.assert_allclose(got.numpy(), expect, atol=1e-6)
 
 
+@pytest.mark.parametrize("units", ["pm1", "01"])
+def test_sampled_pseudo_likelihood_is_unbiased(units):
+    """Averaged over many draws of the random units, the sampled estimate converges to the
+    exact per-sample sum (5 of 30 units per sample, so a single draw is far off)."""
+    rbm = random_rbm(30, 7, units)
+    x = spins(4, (30,), seed=3)
+    x = x if units == "pm1" else (x + 1) / 2
+    exact = pseudo_log_likelihood(rbm, x)
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([pseudo_log_likelihood(rbm, x, n_units=5, generator=g, max_elements=50)
+                         for _ in range(2000)])
+    se = draws.std(0) / np.sqrt(len(draws))
+    assert (draws.std(0) > 0.1).all()  # the estimate really is random
+    assert ((draws.mean(0) - exact).abs() < 4 * se).all()
+    # n_units >= n_visible is the exact sum
+    np.testing.assert_allclose(pseudo_log_likelihood(rbm, x, n_units=30, generator=g), exact)
+
+
+def test_heavy_metrics_follow_their_own_schedule():
+    """AIS likelihoods and model-sample observables only at the sparser heavy points."""
+    from coarsegrain.rbm import RBMMonitor, RBMTrainer
+
+    x = spins(300, (4, 4))
+    mon = RBMMonitor(max_exact=4, ais_chains=10, ais_betas=50, n_model_samples=20, n_gibbs=5)
+    tr = RBMTrainer(random_rbm(16, 8, std=0.05), n_updates=64, monitor=mon,
+                    monitor_per_octave=2, monitor_heavy_per_octave=0.5, progress=False)
+    curve = tr.fit(x.view(300, 16))
+    at = {m: sorted(curve.loc[curve.metric == m, "update"]) for m in curve.metric.unique()}
+    assert at["reconstruction_error"] == [0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64]
+    assert at["log_z"] == [0, 1, 4, 16, 64]
+    assert at["pseudo_loglik"] == at["reconstruction_error"]
+    with pytest.raises(ValueError, match="monitor_heavy_per_octave"):
+        RBMTrainer(random_rbm(16, 8), monitor_heavy_per_octave=0)
+
+
 def test_evaluate_rbm_ising_and_ais_paths():
     x = spins(300, (4, 4))
     rbm = random_rbm(16, 24, std=0.1)
@@ -113,7 +148,7 @@ def test_autoencoder_learns_and_round_trips(tied, tmp_path):
                               progress=False, monitor_every=100)
     rec = curve[curve.metric == "reconstruction_error_heldout"]["value"].to_numpy()
     assert rec[-1] < 0.5 * rec[0]
-    assert rec[-1] == pytest.approx(float(ae.loss(x[300:])), rel=1e-5)
+    assert rec[-1] == pytest.approx(ae.loss(x[300:]).item(), rel=1e-5)
     ae.save(tmp_path / "ae.pt")
     back = Autoencoder.load(tmp_path / "ae.pt")
     torch.testing.assert_close(back(x), ae(x))

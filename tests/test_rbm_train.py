@@ -208,3 +208,31 @@ def test_rbm_on_ising_T3_reproduces_energy_and_magnetisation():
     ev0 = evaluate_rbm(RBM(L * L, 64, seed=0), x, seed=5, lattice_shape=(L, L),
                        metrics=("ising",), n_model_samples=1000, n_gibbs=100).set_index("metric")
     assert abs(ev0.loc["energy_model", "value"] / e_data - 1) > 0.5
+
+
+def test_bernoulli_stream_frequencies_threads_and_resume():
+    """The CPU Gibbs sampler: P(s = 1) = p, results independent of the thread count, and a
+    stream restarted from its counter continues exactly where it stopped."""
+    from coarsegrain.rbm.kernels import BernoulliStream
+
+    p = torch.tensor([0.0, 0.03, 0.5, 0.97, 1.0]).repeat(40_000, 1)
+    one = BernoulliStream(11).sample(p, torch.empty_like(p), n_threads=1)
+    two = BernoulliStream(11).sample(p, torch.empty_like(p), n_threads=2)
+    assert torch.equal(one, two)
+    freq, q = one.double().mean(0), p[0].double()
+    se = (q * (1 - q) / p.shape[0]).sqrt()
+    assert ((freq - q).abs() <= 5 * se + 1e-12).all(), freq
+    assert BernoulliStream(12).sample(p, torch.empty_like(p)).ne(one).any()  # keys differ
+    # lag-1 dependence along the stream would show as a correlation of neighbours
+    flat = BernoulliStream(13).sample(torch.full((1000, 1000), 0.5), torch.empty(1000, 1000),
+                                      low=-1.0).flatten()
+    assert abs(float((flat[1:] * flat[:-1]).mean())) < 5e-3
+    s = BernoulliStream(5)
+    a, b = s.sample(p[:3], torch.empty(3, 5)), s.sample(p[:3], torch.empty(3, 5))
+    both = BernoulliStream(5).sample(p[:6], torch.empty(6, 5))
+    assert torch.equal(torch.cat([a, b]), both) and s.counter == 30
+    assert torch.equal(BernoulliStream(5, counter=15).sample(p[:3], torch.empty(3, 5)), b)
+    with pytest.raises(ValueError, match="contiguous"):
+        s.sample(p[:, :3].t(), torch.empty(3, 40_000))
+    with pytest.raises(ValueError, match="shape and dtype"):
+        s.sample(p[:3], torch.empty(3, 5, dtype=torch.float64))

@@ -59,6 +59,29 @@ def reasons(workdir: Path, *args: str) -> str:
     return proc.stdout + proc.stderr
 
 
+def planned_jobs_after_edit(workdir: Path, source: str) -> dict[str, int]:
+    """The jobs a dry run plans while ``source`` (a path below ``workdir``) carries a trailing
+    comment; the file is restored afterwards, whatever happens.
+
+    Parameters
+    ----------
+    workdir : the workflow copy
+    source : the file to edit, relative to ``workdir``
+
+    Returns
+    -------
+    rule -> job count, as :func:`planned_jobs`
+    """
+    target = workdir / source
+    original = target.read_text()
+    try:
+        # A comment changes the file's fingerprint without changing what the code does.
+        target.write_text(original + "\n# an edit\n")
+        return planned_jobs(workdir)
+    finally:
+        target.write_text(original)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, repo_root):
     work = _copy_workflow(repo_root, tmp_path_factory.mktemp("wf"))
@@ -123,26 +146,14 @@ def test_sampler_param_change_reruns_sampling_and_downstream(run):
 
 
 def test_plotting_code_edit_reruns_only_figures(run):
-    target = run / "src/coarsegrain/plots/thermo.py"
-    original = target.read_text()
-    try:
-        target.write_text(original + "\n# an edit\n")
-        jobs = planned_jobs(run)
-        assert presentation_only(jobs) and "figure_ising2d_binder" in jobs, jobs
-    finally:
-        target.write_text(original)
+    jobs = planned_jobs_after_edit(run, "src/coarsegrain/plots/thermo.py")
+    assert presentation_only(jobs) and "figure_ising2d_binder" in jobs, jobs
     assert planned_jobs(run) == {}
 
 
 def test_lattice_code_edit_reruns_sampling(run):
-    target = run / "src/coarsegrain/lattice/ising2d.py"
-    original = target.read_text()
-    try:
-        target.write_text(original + "\n# an edit\n")
-        jobs = planned_jobs(run)
-        assert "ising2d_sample" in jobs and "ising2d_exact" in jobs and "claims" in jobs
-    finally:
-        target.write_text(original)
+    jobs = planned_jobs_after_edit(run, "src/coarsegrain/lattice/ising2d.py")
+    assert "ising2d_sample" in jobs and "ising2d_exact" in jobs and "claims" in jobs
 
 
 def _copy_workflow(repo_root: Path, dest: Path) -> Path:

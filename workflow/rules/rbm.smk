@@ -44,7 +44,8 @@ rule rbm_train_stack:
         json=lambda w: params_json(
             rbm_train_params(n_layers=RBMC["stack"]["n_layers"], reduction=4,
                              propagate=RBMC["stack"]["propagate"],
-                             n_updates=RBMC["stack"]["n_updates"]), RBM_FP),
+                             n_updates=RBMC["stack"]["n_updates"],
+                             monitor=RBMC["stack"]["monitor"]), RBM_FP),
     log:
         path("log", name="rbm_train_stack_L{L}"),
     benchmark:

@@ -172,8 +172,39 @@ def _initial_spins(shape, temperature: float, start: str, rng: np.random.Generat
 
 class ClusterSweeps:
     """Sweeps for single-cluster samplers: a sweep is ``clusters_per_sweep`` cluster flips,
-    calibrated so that one sweep flips about ``N`` spins. Subclasses provide ``N`` and
-    ``flip(n_clusters) -> sizes (n_chains, n_clusters)``."""
+    calibrated so that one sweep flips about ``N`` spins. Subclasses provide ``N``,
+    ``n_chains`` and ``flip(n_clusters) -> sizes (n_chains, n_clusters)``."""
+
+    def _init_sweeps(self, clusters_per_sweep: int | None, warmup: int) -> None:
+        """Set the sweep length and clear ``last_sizes``; the last step of ``__init__``.
+
+        Parameters
+        ----------
+        clusters_per_sweep : the sweep length, or None to :meth:`calibrate` it
+        warmup : clusters per chain for :meth:`calibrate` (ignored when the length is given)
+
+        Raises
+        ------
+        ValueError
+            if ``clusters_per_sweep`` is given and < 1.
+        """
+        self.last_sizes = np.zeros((self.n_chains, 0), dtype=np.int64)
+        # Calibrating flips clusters, so the subclass's kernel state must already be in place.
+        if clusters_per_sweep is None:
+            self.clusters_per_sweep = self.calibrate(warmup)
+        else:
+            if int(clusters_per_sweep) < 1:
+                raise ValueError(f"clusters_per_sweep must be >= 1; got {clusters_per_sweep}")
+            self.clusters_per_sweep = int(clusters_per_sweep)
+
+    def _cluster_fraction(self) -> np.ndarray:
+        """Mean ``|C|/N`` over the last sweep's clusters, shape (n_chains,).
+
+        NaN before the first sweep, when there are no sizes to average.
+        """
+        if self.last_sizes.shape[1]:
+            return self.last_sizes.mean(axis=1) / self.N
+        return np.full(self.n_chains, np.nan)
 
     def calibrate(self, warmup: int = 200) -> int:
         """Flip ``warmup`` clusters per chain, then set the sweep length from the mean size of a
@@ -225,15 +256,9 @@ class WolffIsing2D(ClusterSweeps):
         self.spins = _initial_spins((self.n_chains, self.L, self.L), self.temperature, start,
                                     self.rng, T_CRITICAL)
         self.N = self.L * self.L
-        self.last_sizes = np.zeros((self.n_chains, 0), dtype=np.int64)
         self._p_add = np.full(self.n_chains, -math.expm1(-2.0 / self.temperature))
         self._stack = np.empty(self.N, dtype=np.int64)
-        if clusters_per_sweep is None:
-            self.clusters_per_sweep = self.calibrate(warmup)
-        else:
-            if int(clusters_per_sweep) < 1:
-                raise ValueError(f"clusters_per_sweep must be >= 1; got {clusters_per_sweep}")
-            self.clusters_per_sweep = int(clusters_per_sweep)
+        self._init_sweeps(clusters_per_sweep, warmup)
 
     def flip(self, n_clusters: int) -> np.ndarray:
         """Flip ``n_clusters`` clusters per chain in one kernel call; returns their sizes,
@@ -245,11 +270,9 @@ class WolffIsing2D(ClusterSweeps):
     def observables(self) -> dict[str, np.ndarray]:
         """energy (per site), abs_magnetization, and cluster_fraction (mean |C|/N over the last
         sweep's clusters, NaN before the first sweep); each shape (n_chains,)."""
-        frac = (self.last_sizes.mean(axis=1) / self.N if self.last_sizes.shape[1]
-                else np.full(self.n_chains, np.nan))
         return {"energy": energy_per_site(self.spins),
                 "abs_magnetization": np.abs(self.spins.mean(axis=(1, 2), dtype=np.float64)),
-                "cluster_fraction": frac}
+                "cluster_fraction": self._cluster_fraction()}
 
     def configurations(self) -> np.ndarray:
         return self.spins.copy()

@@ -165,6 +165,9 @@ def _lr_cluster_kernel(spins, lam, prob, alias, n_clusters, rng, stack, sizes_ou
     lam : Poisson rate of bond activations per cluster site, 2β Σ_k J(k)
     prob, alias : alias table over offsets k = 1..N−1 (index k − 1), weights ∝ J(k)
     """
+    # The seed-and-stack skeleton repeats cluster._wolff_kernel on purpose: numba's cache=True
+    # does not notice edits to njit helpers imported from another file, so a shared helper
+    # could silently run stale compiled code.
     n_chains, N = spins.shape
     m = N - 1
     for c in range(n_chains):
@@ -279,13 +282,7 @@ class LongRangeCluster(ClusterSweeps, _LongRangeBase):
         self.lam = 2.0 * w.sum() / self.temperature
         self._prob, self._alias = _alias_table(w)
         self._stack = np.empty(self.N, dtype=np.int64)
-        self.last_sizes = np.zeros((self.n_chains, 0), dtype=np.int64)
-        if clusters_per_sweep is None:
-            self.clusters_per_sweep = self.calibrate(warmup)
-        else:
-            if int(clusters_per_sweep) < 1:
-                raise ValueError(f"clusters_per_sweep must be >= 1; got {clusters_per_sweep}")
-            self.clusters_per_sweep = int(clusters_per_sweep)
+        self._init_sweeps(clusters_per_sweep, warmup)
 
     def flip(self, n_clusters: int) -> np.ndarray:
         """Flip ``n_clusters`` clusters per chain; returns their sizes (n_chains, n_clusters)."""
@@ -296,8 +293,7 @@ class LongRangeCluster(ClusterSweeps, _LongRangeBase):
     def observables(self) -> dict[str, np.ndarray]:
         """energy, abs_magnetization, cluster_fraction (mean |C|/N of the last sweep)."""
         out = self._obs()
-        out["cluster_fraction"] = (self.last_sizes.mean(axis=1) / self.N
-                                   if self.last_sizes.shape[1] else np.full(self.n_chains, np.nan))
+        out["cluster_fraction"] = self._cluster_fraction()
         return out
 
 

@@ -11,12 +11,11 @@ import math
 import os
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from coarsegrain.rbm.model import as_matrix
+from coarsegrain.rbm.model import WeightMatrixMixin, as_matrix
 from coarsegrain.rbm.monitors import CURVE_COLUMNS
 from coarsegrain.rbm.train import TrainingDivergedError, log_spaced
 
@@ -27,7 +26,7 @@ def _act(name: str):
     return {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda x: x}[name]
 
 
-class Autoencoder(torch.nn.Module):
+class Autoencoder(WeightMatrixMixin, torch.nn.Module):
     """One hidden layer autoencoder.
 
     Parameters
@@ -46,9 +45,7 @@ class Autoencoder(torch.nn.Module):
                  bias: bool = True, init_std: float = 0.05, device=None, dtype=torch.float32,
                  seed: int | None = None):
         super().__init__()
-        for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name} must be a positive integer; got {val!r}")
+        self._check_sizes(n_visible, n_hidden)
         output_activation = output_activation or activation
         for name, val in (("activation", activation), ("output_activation", output_activation)):
             if val not in ACTIVATIONS:
@@ -70,14 +67,6 @@ class Autoencoder(torch.nn.Module):
         self._act, self._out = _act(activation), _act(output_activation)
         self.meta: dict = {}
 
-    @property
-    def device(self) -> torch.device:
-        return self.W.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.W.dtype
-
     def config(self) -> dict:
         return {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "tied": self.tied,
                 "activation": self.activation, "output_activation": self.output_activation,
@@ -85,13 +74,6 @@ class Autoencoder(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-
-    def _batch(self, x, n, name):
-        if not isinstance(x, torch.Tensor):
-            x = torch.as_tensor(np.asarray(x))
-        if x.ndim != 2 or x.shape[1] != n:
-            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected (batch, {n})")
-        return x.to(device=self.device, dtype=self.dtype)
 
     def encode(self, x) -> torch.Tensor:
         """Hidden code, shape (batch, n_hidden)."""

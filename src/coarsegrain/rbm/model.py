@@ -159,7 +159,59 @@ def as_visible(x: Any, n_visible: int, units: str, *, exact: bool = True,
 # ----------------------------------------------------------------------------- the model
 
 
-class RBM(torch.nn.Module):
+class WeightMatrixMixin:
+    """What a two-layer model with weights ``W`` of shape (n_visible, n_hidden) needs to take
+    input batches: size checks, ``device``/``dtype`` and batch conversion.
+
+    Shared by :class:`RBM` and :class:`coarsegrain.rbm.autoencoder.Autoencoder`; the host class
+    sets ``W`` (and ``n_visible``, ``n_hidden``). Device and dtype are read off ``W`` rather than
+    stored, so they stay right after ``module.to(...)``.
+    """
+
+    @staticmethod
+    def _check_sizes(n_visible, n_hidden) -> None:
+        """Raise ValueError unless both layer sizes are positive integers (bools excluded).
+
+        Parameters
+        ----------
+        n_visible, n_hidden : the requested layer sizes
+        """
+        for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
+                raise ValueError(f"{name} must be a positive integer; got {val!r}")
+
+    @property
+    def device(self) -> torch.device:
+        return self.W.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.W.dtype
+
+    def _batch(self, x, n: int, name: str) -> torch.Tensor:
+        """``x`` as a (batch, n) tensor on the model's device and dtype.
+
+        Parameters
+        ----------
+        x : tensor or array-like of shape (batch, n)
+        n : the layer size the batch must match
+        name : how error messages call ``x``
+
+        Raises
+        ------
+        ValueError
+            naming ``name``, its shape and the expected one.
+        """
+        if not isinstance(x, torch.Tensor):
+            x = torch.as_tensor(np.asarray(x))
+        if x.ndim != 2 or x.shape[1] != n:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected (batch, {n})")
+        if x.dtype != self.dtype or x.device != self.device:
+            x = x.to(device=self.device, dtype=self.dtype)
+        return x
+
+
+class RBM(WeightMatrixMixin, torch.nn.Module):
     """A restricted Boltzmann machine.
 
     Parameters
@@ -185,9 +237,7 @@ class RBM(torch.nn.Module):
                  init_std: float = 0.05, device=None, dtype=torch.float32,
                  seed: int | None = None):
         super().__init__()
-        for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name} must be a positive integer; got {val!r}")
+        self._check_sizes(n_visible, n_hidden)
         if not (isinstance(init_std, (int, float)) and init_std >= 0 and math.isfinite(init_std)):
             raise ValueError(f"init_std must be a finite number >= 0; got {init_std!r}")
         if not dtype.is_floating_point:
@@ -214,14 +264,6 @@ class RBM(torch.nn.Module):
         self.meta: dict = {}
 
     # ------------------------------------------------------------------ properties
-    @property
-    def device(self) -> torch.device:
-        return self.W.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.W.dtype
-
     def config(self) -> dict:
         """The constructor arguments that define the architecture (stored in checkpoints)."""
         return {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "units": self.units,
@@ -233,15 +275,6 @@ class RBM(torch.nn.Module):
                 f"bias={self.bias}")
 
     # ------------------------------------------------------------------ input handling
-    def _batch(self, x, n: int, name: str) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            x = torch.as_tensor(np.asarray(x))
-        if x.ndim != 2 or x.shape[1] != n:
-            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected (batch, {n})")
-        if x.dtype != self.dtype or x.device != self.device:
-            x = x.to(device=self.device, dtype=self.dtype)
-        return x
-
     def check_data(self, data, exact: bool = True, name: str = "data") -> torch.Tensor:
         """Validate a data set for this model and return it as a (n, n_visible) tensor on the
         model's device (see :func:`as_visible`; ``exact`` demands exact unit values)."""

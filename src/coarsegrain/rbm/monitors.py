@@ -56,12 +56,16 @@ def mean_free_energy(rbm: RBM, data: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def pseudo_log_likelihood(rbm: RBM, data: torch.Tensor, max_elements: int = 1 << 22
+def pseudo_log_likelihood(rbm: RBM, data: torch.Tensor, max_elements: int = 1 << 22,
+                          n_units: int | None = None, generator: torch.Generator | None = None
                           ) -> torch.Tensor:
-    """Per-sample log pseudo-likelihood Σ_i log p(v_i | v_-i), shape (n,), exact over all units.
+    """Per-sample log pseudo-likelihood Σ_i log p(v_i | v_-i), shape (n,).
 
-    p(v_i | v_-i) = σ(F(v with unit i flipped) − F(v)); the flipped fields for all i are built
-    in chunks of at most ``max_elements`` numbers.
+    p(v_i | v_-i) = σ(F(v with unit i flipped) − F(v)); the flipped fields are built in chunks of
+    at most ``max_elements`` numbers. With ``n_units`` < n_visible the sum runs over that many
+    distinct units drawn at random per sample (with ``generator``) and is scaled by
+    n_visible / n_units: an unbiased estimate whose cost does not grow with n_visible, for large
+    layers where the exact sum (n · n_visible · n_hidden terms) would cost more than training.
     """
     v = data.to(torch.float64)
     W, a, b = (t.to(torch.float64) for t in (rbm.W, rbm.a, rbm.b))
@@ -69,13 +73,27 @@ def pseudo_log_likelihood(rbm: RBM, data: torch.Tensor, max_elements: int = 1 <<
     delta = flip(v, rbm.units) - v  # change of each unit when flipped, (n, nv)
     f = v @ W + b
     base = log_unit_partition(f, rbm.units).sum(1)  # (n,)
-    chunk = max(1, max_elements // (nv * nh))
+    if n_units is None or n_units >= nv:
+        units, scale = None, 1.0
+        m = nv
+    else:
+        m = int(n_units)
+        if m < 1:
+            raise ValueError(f"n_units must be >= 1; got {n_units}")
+        keys = torch.rand(v.shape[0], nv, generator=generator, device=v.device)
+        units = keys.topk(m, dim=1).indices  # m distinct units per sample, (n, m)
+        scale = nv / m
+    chunk = max(1, max_elements // (m * nh))
     out = []
     for s in range(0, v.shape[0], chunk):
-        d = delta[s:s + chunk]
-        ff = f[s:s + chunk, None, :] + d[:, :, None] * W[None]  # (c, nv, nh)
-        dF = -(d * a) - (log_unit_partition(ff, rbm.units).sum(2) - base[s:s + chunk, None])
-        out.append(torch.nn.functional.logsigmoid(dF).sum(1))
+        if units is None:
+            d, Wd, ad = delta[s:s + chunk], W[None], a
+        else:
+            u = units[s:s + chunk]
+            d, Wd, ad = delta[s:s + chunk].gather(1, u), W[u], a[u]
+        ff = f[s:s + chunk, None, :] + d[:, :, None] * Wd  # (c, m, nh)
+        dF = -(d * ad) - (log_unit_partition(ff, rbm.units).sum(2) - base[s:s + chunk, None])
+        out.append(torch.nn.functional.logsigmoid(dF).sum(1) * scale)
     return torch.cat(out)
 
 
@@ -123,6 +141,12 @@ class RBMMonitor:
     lattice_shape : (L, L) for 2D Ising observables of model samples
     n_model_samples, n_gibbs : model samples for "ising": chains from random starts, run for
         ``n_gibbs`` block-Gibbs steps
+    pl_max_units : the pseudo-likelihood sums over every unit when n_visible <= pl_max_units,
+        else over this many random units per sample (unbiased, with its standard error)
+
+    A call with ``heavy=False`` skips the metrics whose cost grows with the model far faster
+    than one update's (AIS log Z and the likelihoods built on it; the Gibbs chains of "ising"),
+    so a trainer can evaluate them on a sparser schedule than the cheap ones.
     """
 
     metrics: Sequence[str] = DEFAULT_METRICS
@@ -134,6 +158,7 @@ class RBMMonitor:
     lattice_shape: Sequence[int] | None = None
     n_model_samples: int = 500
     n_gibbs: int = 1000
+    pl_max_units: int = 256
     _train: torch.Tensor | None = field(default=None, init=False, repr=False)
     _heldout: torch.Tensor | None = field(default=None, init=False, repr=False)
     _data_rows: list = field(default_factory=list, init=False, repr=False)
@@ -171,9 +196,10 @@ class RBMMonitor:
             self._data_rows = [("energy_data", *obs["energy"]), ("abs_mag_data", *obs["abs_mag"])]
 
     @torch.no_grad()
-    def __call__(self, rbm: RBM, generator: torch.Generator | None = None
+    def __call__(self, rbm: RBM, generator: torch.Generator | None = None, heavy: bool = True
                  ) -> list[tuple[str, float, float]]:
-        """Rows (metric, value, error) for the current state of ``rbm``."""
+        """Rows (metric, value, error) for the current state of ``rbm``; ``heavy=False`` leaves
+        out AIS-based likelihoods and the model-sample observables."""
         if self._train is None:
             raise RuntimeError("call RBMMonitor.prepare(rbm, train, heldout) first")
         rows: list[tuple[str, float, float]] = []
@@ -187,22 +213,25 @@ class RBMMonitor:
                 fh = mean_free_energy(rbm, ho)
                 rows += [("free_energy_heldout", fh, nan), ("free_energy_gap", fh - ft, nan)]
         if "pseudo_loglik" in self.metrics and self._binary:
-            rows.append(("pseudo_loglik", *_mean_se(pseudo_log_likelihood(rbm, tr))))
+            n_units = self.pl_max_units if rbm.n_visible > self.pl_max_units else None
+            pl = pseudo_log_likelihood(rbm, tr, n_units=n_units, generator=generator)
+            rows.append(("pseudo_loglik", *_mean_se(pl)))
         if "loglik" in self.metrics and self._binary:
-            rows += self._loglik_rows(rbm, generator)
-        if "ising" in self.metrics and self._data_rows:
+            rows += self._loglik_rows(rbm, generator, heavy)
+        if "ising" in self.metrics and self._data_rows and heavy:
             v = model_samples(rbm, self.n_model_samples, self.n_gibbs, generator)
             obs = ising_observables(_as_spins(v, rbm.units), self.lattice_shape)
             rows += [("energy_model", *obs["energy"]), ("abs_mag_model", *obs["abs_mag"])]
             rows += self._data_rows
         return rows
 
-    def _loglik_rows(self, rbm: RBM, generator) -> list[tuple[str, float, float]]:
+    def _loglik_rows(self, rbm: RBM, generator, heavy: bool = True
+                     ) -> list[tuple[str, float, float]]:
         if min(rbm.n_visible, rbm.n_hidden) <= self.max_exact:
             from coarsegrain.rbm.exact import exact_log_partition
 
             log_z, err = float(exact_log_partition(rbm, max_units=self.max_exact)), 0.0
-        elif self.ais:
+        elif self.ais and heavy:
             from coarsegrain.rbm.ais import ais_log_partition
 
             res = ais_log_partition(rbm, self.ais_chains, self.ais_betas, data=self._ais_data,

@@ -19,9 +19,9 @@ from coarsegrain.cli import StageContext
 _TRAINER_KEYS = ("method", "k", "optimizer", "lr", "momentum", "beta1", "beta2", "eps",
                  "weight_decay", "batch_size", "n_updates", "n_epochs", "schedule", "lr_final",
                  "n_chains", "chain_init", "max_weight", "monitor_every", "monitor_per_octave",
-                 "checkpoint_per_octave", "resume_every")
+                 "monitor_heavy_per_octave", "checkpoint_per_octave", "resume_every")
 _MONITOR_KEYS = ("metrics", "n_samples", "max_exact", "ais", "ais_chains", "ais_betas",
-                 "n_model_samples", "n_gibbs")
+                 "n_model_samples", "n_gibbs", "pl_max_units")
 
 
 def load_configurations(paths: list[str], real: bool = False
@@ -74,7 +74,7 @@ def trainer_kwargs(p: dict, lattice_shape=None) -> dict:
         if lattice_shape is not None and len(lattice_shape) == 2:
             mkw["lattice_shape"] = lattice_shape
         kw["monitor"] = RBMMonitor(**mkw)
-        for k in ("every", "per_octave"):
+        for k in ("every", "per_octave", "heavy_per_octave"):
             if mon.get(k) is not None:
                 kw[f"monitor_{k}"] = mon[k]
     kw["seed"] = int(p["seed"])
@@ -170,9 +170,7 @@ def train_stack_stage(ctx: StageContext) -> None:
     kw = trainer_kwargs(p, shape)
     monitor = kw.pop("monitor")
     mkw = {} if monitor is False else {
-        k: getattr(monitor, k) for k in ("metrics", "n_samples", "max_exact", "ais",
-                                         "ais_chains", "ais_betas", "n_model_samples",
-                                         "n_gibbs")}
+        k: getattr(monitor, k) for k in _MONITOR_KEYS}
     if monitor is False:
         kw["monitor"] = False
     kw.pop("seed")

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -44,7 +45,7 @@ class TrainingDivergedError(FloatingPointError):
                          + (f" ({detail})" if detail else ""))
 
 
-def log_spaced(n: int, per_octave: int = 1, start: int = 1) -> list[int]:
+def log_spaced(n: int, per_octave: float = 1, start: int = 1) -> list[int]:
     """Sorted unique integers ≈ 2^(i/per_octave) from ``start`` up to ``n``, plus ``n``."""
     if n < 1:
         return []
@@ -170,6 +171,10 @@ class RBMTrainer:
     monitor : :class:`RBMMonitor` (default: one with the default metrics; ``False`` for none)
     monitor_every : evaluate every this many updates; default log-spaced,
         ``monitor_per_octave`` points per doubling, plus the first and last update
+    monitor_heavy_per_octave : evaluate the costly metrics (AIS likelihoods, model-sample
+        observables; see :class:`RBMMonitor`) only at the monitor points that are also
+        log-spaced with this many per doubling (may be fractional: 0.25 is every 16×), plus the
+        first and last; default: at every monitor point
     checkpoint_dir : where to write model checkpoints ``rbm_update{u:07d}.pt`` at log-spaced
         updates (``checkpoint_per_octave``) and ``resume.pt`` (full training state)
     resume_every : also refresh ``resume.pt`` every this many updates
@@ -192,6 +197,7 @@ class RBMTrainer:
                  lr_final: float | None = None, n_chains: int | None = None,
                  chain_init: str = "data", monitor: RBMMonitor | bool | None = None,
                  monitor_every: int | None = None, monitor_per_octave: int = 4,
+                 monitor_heavy_per_octave: float | None = None,
                  checkpoint_dir: str | os.PathLike | None = None,
                  checkpoint_per_octave: int = 1, resume_every: int | None = None,
                  seed: int = 0, check_every: int | None = None, max_weight: float = 1e4,
@@ -215,6 +221,10 @@ class RBMTrainer:
         self.monitor = monitor or None
         self.monitor_every = monitor_every
         self.monitor_per_octave = int(monitor_per_octave)
+        if monitor_heavy_per_octave is not None and not monitor_heavy_per_octave > 0:
+            raise ValueError("monitor_heavy_per_octave must be > 0 (or None for every monitor "
+                             f"point); got {monitor_heavy_per_octave}")
+        self.monitor_heavy_per_octave = monitor_heavy_per_octave
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.checkpoint_per_octave = int(checkpoint_per_octave)
         self.resume_every = resume_every
@@ -226,6 +236,7 @@ class RBMTrainer:
         self.rows: list[tuple] = []
         self.train_seconds = 0.0
         self.gen: torch.Generator | None = None
+        self.stream = None  # BernoulliStream of the Gibbs steps on a CPU
         self.chain_h: torch.Tensor | None = None
         self.opt: dict[str, torch.Tensor] = {}
         self._ws: dict[int, _Workspace] = {}
@@ -245,6 +256,7 @@ class RBMTrainer:
 
         rbm, cfg = self.rbm, self.cfg
         self.gen = torch_generator(cfg.seed, "rbm-gibbs", device=rbm.device)
+        self.stream = self._new_stream()
         self.opt = {}
         for name, p in self._params():
             if cfg.optimizer == "adam":
@@ -263,6 +275,27 @@ class RBMTrainer:
                     p = torch.full((C, rbm.n_hidden), 0.5, device=rbm.device, dtype=rbm.dtype)
                 self.chain_h = sample_from_prob(p, rbm.units, self.gen)
         self.update, self.rows, self.train_seconds = 0, [], 0.0
+
+    def _new_stream(self, counter: int = 0):
+        """CPU: the fused counter-based Bernoulli sampler (see :mod:`coarsegrain.rbm.kernels`);
+        CUDA: None (torch's generator, whose Philox stream is already parallel)."""
+        if self.rbm.device.type != "cpu":
+            return None
+        from coarsegrain.rbm.kernels import BernoulliStream
+        from coarsegrain.runtime import seed_sequence
+
+        key = seed_sequence(self.cfg.seed, "rbm-gibbs-stream").generate_state(1, np.uint64)[0]
+        return BernoulliStream(int(key), counter)
+
+    def _sample_(self, p: torch.Tensor, out: torch.Tensor, scratch: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """Unit states drawn from the probabilities ``p`` into ``out``; ``out`` may be ``p`` if
+        a ``scratch`` tensor of the same shape is given (used off the CPU)."""
+        if self.stream is not None:
+            return self.stream.sample(p, out, -1.0 if self.rbm.units == "pm1" else 0.0)
+        if out is p:
+            return self._states_(p.gt_(scratch.uniform_(generator=self.gen)))
+        return self._states_(out.uniform_(generator=self.gen).lt_(p))
 
     def _workspace(self, B: int) -> _Workspace:
         ws = self._ws.get(B)
@@ -285,7 +318,7 @@ class RBMTrainer:
     def _statistics(self, vpos_fill, B: int) -> _Workspace:
         """Fill the workspace with both phases for one batch: V2 = [v_data; v_chains] and
         H2 = [E[h|v_data]/B; −E[h|v_chains]/C], so that the W gradient is V2ᵀ H2."""
-        rbm, cfg, g = self.rbm, self.cfg, self.gen
+        rbm, cfg = self.rbm, self.cfg
         W, a, b = rbm.W.data, rbm.a.data, rbm.b.data
         ws = self._workspace(B)
         vpos, vneg = ws.V2[:B], ws.V2[B:]
@@ -293,18 +326,17 @@ class RBMTrainer:
         vpos_fill(vpos)
         self._prob_(torch.addmm(b, vpos, W, out=hpos))
         if cfg.method == "cd":
-            hs = ws.Hs
-            self._states_(hs.uniform_(generator=g).lt_(hpos))
+            hs = self._sample_(hpos, ws.Hs)
         else:
             hs = self.chain_h
         for step in range(cfg.k):
             self._prob_(torch.addmm(a, hs, W.t(), out=vneg))
-            self._states_(vneg.gt_(ws.Uv.uniform_(generator=g)))
+            self._sample_(vneg, vneg, ws.Uv)
             self._prob_(torch.addmm(b, vneg, W, out=hneg))
             if step < cfg.k - 1 or cfg.method == "pcd":
                 if cfg.method == "pcd":
                     hs = self.chain_h
-                self._states_(hs.uniform_(generator=g).lt_(hneg))
+                self._sample_(hneg, hs)
         if rbm.units == "pm1":  # p -> E[h|v] = 2p − 1, with the phase weights folded in
             hpos.mul_(2.0 / B).sub_(1.0 / B)
             hneg.mul_(-2.0 / ws.C).add_(1.0 / ws.C)
@@ -411,6 +443,8 @@ class RBMTrainer:
         if self.chain_h is not None:
             state["chain_h"] = self.chain_h.cpu().clone()
         state["gen_state"] = self.gen.get_state()
+        if self.stream is not None:
+            state["stream_counter"] = torch.tensor(self.stream.counter, dtype=torch.int64)
         return state
 
     def save_resume(self, path, n_train: int) -> None:
@@ -444,6 +478,7 @@ class RBMTrainer:
 
         self.gen = torch_generator(self.cfg.seed, "rbm-gibbs", device=dev)
         self.gen.set_state(state["gen_state"])
+        self.stream = self._new_stream(int(state.get("stream_counter", torch.tensor(0))))
         self.update = int(meta["update"])
         self.rows = [tuple(r) for r in meta["rows"]]
         self.train_seconds = float(meta.get("train_seconds", 0.0))
@@ -457,13 +492,14 @@ class RBMTrainer:
             self._perm_cache = (epoch, torch.randperm(n, generator=g).to(self.rbm.device))
         return self._perm_cache[1]
 
-    def _record(self, epoch: float, n_train: int) -> None:
+    def _record(self, epoch: float, n_train: int, heavy: bool = True) -> None:
         from coarsegrain.runtime import torch_generator
 
         u = self.update
         if self.monitor is not None:
             g = torch_generator(self.cfg.seed, "rbm-monitor", u, device=self.rbm.device)
-            self.rows += [(u, epoch, m, float(v), float(e)) for m, v, e in self.monitor(self.rbm, g)]
+            self.rows += [(u, epoch, m, float(v), float(e))
+                          for m, v, e in self.monitor(self.rbm, g, heavy=heavy)]
         if self.record_time:
             self.rows.append((u, epoch, "wall_time", self.train_seconds, math.nan))
 
@@ -508,6 +544,8 @@ class RBMTrainer:
             mon_at = set(range(0, total + 1, int(self.monitor_every))) | {total}
         else:
             mon_at = {0, *log_spaced(total, self.monitor_per_octave)}
+        heavy_at = mon_at if self.monitor_heavy_per_octave is None else (
+            mon_at & {0, total, *log_spaced(total, self.monitor_heavy_per_octave)})
         ckpt_at = set(log_spaced(total, self.checkpoint_per_octave)) if resume_path else set()
         final_ratio = (cfg.lr_final / cfg.lr) if cfg.lr_final else (
             1.0 if cfg.schedule == "constant" else 0.1)
@@ -538,7 +576,7 @@ class RBMTrainer:
                         if u % self.check_every:
                             self._guard(ws)
                         if u in mon_at:
-                            self._record(u / per_epoch, n)
+                            self._record(u / per_epoch, n, heavy=u in heavy_at)
                         if u in ckpt_at:
                             self._save_model_checkpoint(u, per_epoch, n)
                         if u in ckpt_at or (self.resume_every and u % self.resume_every == 0):

@@ -38,14 +38,15 @@ def rbm_tc_spins(L):
 
 
 
-def rbm_train_params(**extra):
-    """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened)."""
-    mon = RBMC["monitor"]
+def rbm_train_params(monitor=None, **extra):
+    """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened);
+    ``monitor`` overrides entries of rbm.monitor."""
+    mon = {**RBMC["monitor"], **(monitor or {})}
     return {**RBMC["train"], "units": RBMC["units"], "seed": config["seed"],
             "device": config["device"],
-            "monitor": {k: mon[k] for k in ("metrics", "per_octave", "n_samples", "ais",
-                                            "ais_chains", "ais_betas", "n_model_samples",
-                                            "n_gibbs")},
+            "monitor": {k: mon[k] for k in ("metrics", "per_octave", "heavy_per_octave",
+                                            "n_samples", "ais", "ais_chains", "ais_betas",
+                                            "n_model_samples", "n_gibbs", "pl_max_units")},
             **extra}
 
 
@@ -57,8 +58,18 @@ def rbm_runtime(wildcards, attempt):
 
 
 def rbm_stack_runtime(wildcards, attempt):
-    """Minutes: an update costs ~10 flops per weight and batch row; 2e10 flop/s on one core."""
+    """Minutes: an update costs ~10 flops per weight and batch row, a costly monitor evaluation
+    ~4 per weight and AIS or Gibbs chain step; 2e10 flop/s on one core."""
+    import math
+
     L, n = int(wildcards.L), RBMC["stack"]["n_layers"]
+    mon = {**RBMC["monitor"], **RBMC["stack"]["monitor"]}
     weights = sum((L * L // 4**k) * (L * L // 4 ** (k + 1)) for k in range(n))
-    flops = 10 * weights * RBMC["train"]["batch_size"] * RBMC["stack"]["n_updates"]
+    n_up = RBMC["stack"]["n_updates"]
+    flops = 10 * weights * RBMC["train"]["batch_size"] * n_up
+    per_octave = mon["heavy_per_octave"] or mon["per_octave"]
+    n_heavy = 2 + math.ceil(per_octave * math.log2(n_up))
+    steps = (mon["ais_chains"] * mon["ais_betas"] if mon["ais"] else 0) + (
+        mon["n_model_samples"] * mon["n_gibbs"] if "ising" in mon["metrics"] else 0)
+    flops += n_heavy * 4 * weights * steps
     return (10 + int(flops / 2e10 / 60) + 1) * attempt

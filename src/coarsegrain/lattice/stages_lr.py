@@ -74,7 +74,7 @@ def sample_longrange_grid(ctx: StageContext) -> None:
     tables = []
     for point, T, out in zip(p["points"], temps, outs, strict=True):
         res = sample_longrange(N, sigma, float(T), int(p["n_samples"]), seed=int(p["seed"]),
-                               images=images, n_chains=p.get("n_chains"), progress=False)
+                               images=images, n_chains=p.get("n_chains"), progress=True)
         info = {k: v for k, v in res.info.items() if not isinstance(v, dict)}
         ratio = float(T / tc) if math.isfinite(tc) else math.nan
         info.update(model="longrange", size=[N], sigma=sigma, images=images,

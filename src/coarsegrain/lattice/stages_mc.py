@@ -37,7 +37,7 @@ def mc_scan_ising2d(ctx: StageContext) -> None:
     p = ctx.params
     table, runs = scan_ising2d([int(p["L"])], [float(t) for t in p["temperatures"]],
                                int(p["n_samples"]), sampler=p["sampler"], seed=int(p["seed"]),
-                               window=float(p["window"]), device=ctx.device)
+                               window=float(p["window"]), device=ctx.device, progress=True)
     for r in runs.itertuples():
         ctx.log.info("L=%d T=%.4f %s tau_int=%.2f thin=%d", r.L, r.temperature, r.sampler,
                      r.tau_int, r.thin)
@@ -82,7 +82,8 @@ def mc_critical_longrange(ctx: StageContext) -> None:
     res = locate_tc(sigma, [int(n) for n in p["sizes"]], int(p["n_samples"]),
                     seed=int(p["seed"]), images=p["images"],
                     coarse_points=int(p["coarse_points"]), fine_points=int(p["fine_points"]),
-                    fine_halfwidth=float(p["fine_halfwidth"]), n_largest=int(p["n_largest"]))
+                    fine_halfwidth=float(p["fine_halfwidth"]), n_largest=int(p["n_largest"]),
+                    progress=True)
     meta = ctx.provenance(model="longrange", sigma=sigma, images=p["images"],
                           tau_int=_tau_meta(res["runs"], "N"))
     io.write_table(res["table"], ctx.output("observables"), meta)
@@ -123,7 +124,7 @@ def mc_correlators(ctx: StageContext) -> None:
 
         T, T_err = T_CRITICAL, 0.0
         res = sample_ising2d(size, T, int(p["n_samples"]), sampler="auto", seed=seed,
-                             device=ctx.device, progress=False)
+                             device=ctx.device, progress=True)
         refs = {"spin": 0.125, "energy": 1.0}
         tag, extra = f"ising2d_L{size}", {"size": [size, size]}
     elif model == "longrange":
@@ -136,7 +137,7 @@ def mc_correlators(ctx: StageContext) -> None:
             raise ValueError(f"no finite T_c in {ctx.input('tc')} (Binder curves did not cross); "
                              "widen the temperature scan or add samples")
         res = sample_longrange(size, sigma, T, int(p["n_samples"]), seed=seed, images=p["images"],
-                               progress=False)
+                               progress=True)
         refs = {"spin": (1 - sigma) / 2}
         tag, extra = f"longrange_s{sigma:g}_N{size}", {"size": [size], "sigma": sigma,
                                                         "images": p["images"]}

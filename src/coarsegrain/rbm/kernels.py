@@ -15,12 +15,12 @@ import numba
 import numpy as np
 import torch
 
+# SplitMix64's constants, as the Metropolis kernel uses them (numba freezes them at compile time).
+from coarsegrain.lattice.kernels import _GAMMA, _MIX1, _MIX2, _S27, _S30, _S31
+
 __all__ = ["BernoulliStream"]
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
+_S40 = np.uint64(40)
 _TO_UNIT = np.float32(1.0 / 16777216.0)  # 2^-24: the float32 grid of torch.rand
 
 

@@ -41,12 +41,8 @@ def rbm_tc_spins(L):
 def rbm_train_params(monitor=None, **extra):
     """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened);
     ``monitor`` overrides entries of rbm.monitor."""
-    mon = {**RBMC["monitor"], **(monitor or {})}
     return {**RBMC["train"], "units": RBMC["units"], "seed": config["seed"],
-            "device": config["device"],
-            "monitor": {k: mon[k] for k in ("metrics", "per_octave", "heavy_per_octave",
-                                            "n_samples", "ais", "ais_chains", "ais_betas",
-                                            "n_model_samples", "n_gibbs", "pl_max_units")},
+            "device": config["device"], "monitor": {**RBMC["monitor"], **(monitor or {})},
             **extra}
 
 

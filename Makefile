@@ -7,7 +7,7 @@ CORES  ?= all
 SMK_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all test-slurm report lint bench clean-results
+.PHONY: setup run test test-all test-slurm report readme lint bench clean-results
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (snakemake 9); set PYTHON=/path/to/python3.11")'
@@ -37,6 +37,12 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SMK_ARGS)
 	$(BIN)/snakemake --report $(or $(REPORT),results/report.html) $(SMK_ARGS)
 	@echo "report written to $(or $(REPORT),results/report.html)"
+
+# The README's results section from the quick preset's claims table (run `make run` first), and
+# the registry table of docs/claims.md.
+readme: $(STAMP)
+	$(BIN)/python -m coarsegrain.claims.readme README.md results/quick/claims.parquet \
+		--registry-doc docs/claims.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -2,31 +2,41 @@
 
 (a) spin updates per second of the project's checkerboard Metropolis against a plain numpy int8
     lookup-table checkerboard written here as the baseline (target: ≥ 1.5×);
-(b) independent samples per second at T_c, L = 32 and 64, for Wolff against Metropolis: sweep
-    rate divided by 2 τ_int (τ_int measured here, in sweeps, max over E and |m|; target: Wolff
-    ≥ 10× Metropolis at L = 64);
+(b) independent samples per second at T_c, L = 64 and 128, for Wolff against Metropolis, one
+    core each (as the workflow runs them: ``threads: 1``): sweep rate divided by 2 τ_int (τ_int
+    measured here once per sampler, in sweeps, max over E and |m|; sweep rates timed in
+    ``--rounds`` interleaved rounds; the ratio printed is the median over rounds, with its range;
+    target: Wolff ≥ 10× Metropolis at L = 64);
 (c) long-range chain (σ = 0.75, T = 2.65 ≈ T_c) cluster sweep time for N = 256 … 4096 with the
     fitted growth exponent (target ≤ 1.2), and the O(N²) Metropolis reference for contrast;
 (d) with a CUDA GPU: spin flips per ns of the Metropolis sampler on the GPU.
 
-Usage: ``python benchmarks/montecarlo.py [--quick]``. Single timings on a shared machine vary;
-compare the ratios printed, which come from interleaved repeats (median of 3).
+Usage: ``python benchmarks/montecarlo.py [--quick] [--rounds R] [--only a,b,c,d]``. Single
+timings on a shared machine vary; compare the ratios printed, which come from interleaved repeats
+(medians).
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import statistics
-import time
+import os
 
-import numpy as np
-import torch
+# After each call of the numba-parallel Metropolis kernel its idle OpenMP workers spin, and the
+# torch/numpy calls that follow (the per-sweep observables of the tau series, the Wolff timings)
+# run 10-100x slower on a loaded 2-core machine. It must be set before torch loads its OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from coarsegrain.lattice.autocorr import integrated_time
-from coarsegrain.lattice.cluster import WolffIsing2D
-from coarsegrain.lattice.ising2d import T_CRITICAL, CheckerboardMetropolis
-from coarsegrain.lattice.longrange import LongRangeCluster, LongRangeMetropolis
+import argparse  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from coarsegrain.lattice.autocorr import integrated_time  # noqa: E402
+from coarsegrain.lattice.cluster import WolffIsing2D  # noqa: E402
+from coarsegrain.lattice.ising2d import T_CRITICAL, CheckerboardMetropolis  # noqa: E402
+from coarsegrain.lattice.longrange import LongRangeCluster, LongRangeMetropolis  # noqa: E402
 
 
 def numpy_baseline_sweeps(s: np.ndarray, beta: float, n: int, rng: np.random.Generator) -> None:
@@ -82,39 +92,55 @@ def _series_tau(chain, n_sweeps: int, rec) -> tuple[float, bool]:
     return t.tau, te.reliable and tm.reliable
 
 
-def bench_independent(quick: bool) -> None:
-    print("(b) independent samples/s at T_c = rate / (2 tau_int); tau in sweeps, max over E, |m|")
-    results = {}
-    for L in (32, 64):
-        # Wolff: one chain per lattice (the kernel loops over chains; no batching gain).
-        w = WolffIsing2D(L, T_CRITICAL, n_chains=4, seed=1)
-        w.sweep(50)
-        tau_w, ok_w = _series_tau(w, 500 if quick else 2000,
-                                  lambda c: (c.observables()["energy"],
-                                             c.observables()["abs_magnetization"]))
-        n = 100 if quick else 400
-        rate_w = n * w.n_chains / timed(lambda: w.sweep(n))  # noqa: B023
-        # Metropolis: batched chains; τ from a long run, capped for time.
-        chains = 16
-        mc = CheckerboardMetropolis(L, [T_CRITICAL], n_chains=chains, seed=2, device="cpu")
-        mc.sweep(2000 if L == 32 else 5000)
-        length = {32: 10_000, 64: 20_000}[L] // (4 if quick else 1)
+def _metropolis_obs(c):
+    s = c.spins[0]
+    return (c.energy()[0].double().numpy(), s.double().mean(dim=(-2, -1)).abs().numpy())
 
-        def rec(c):
-            s = c.spins[0]
-            return (c.energy()[0].double().numpy(),
-                    s.double().mean(dim=(-2, -1)).abs().numpy())
 
-        tau_m, ok_m = _series_tau(mc, length, rec)
-        n = 50 if quick else 200
-        rate_m = n * chains / timed(lambda: mc.sweep(n))  # noqa: B023
-        ind_w, ind_m = rate_w / (2 * tau_w), rate_m / (2 * tau_m)
-        results[L] = ind_w / ind_m
-        print(f"    L={L}: Wolff tau={tau_w:6.2f}{'' if ok_w else ' (unreliable)'} "
-              f"{rate_w:9.1f} sweeps/s -> {ind_w:9.1f} indep/s | Metropolis tau={tau_m:7.1f}"
-              f"{'' if ok_m else ' (unreliable: run too short, tau is a lower bound)'} "
-              f"{rate_m:8.1f} sweeps/s -> {ind_m:7.2f} indep/s | ratio {ind_w / ind_m:7.1f}")
-    print(f"    L=64 ratio {results[64]:.1f} (target >= 10)")
+def _wolff_obs(c):
+    o = c.observables()
+    return o["energy"], o["abs_magnetization"]
+
+
+#: Per L: Wolff τ series (sweeps), Metropolis chains, thermalisation and τ series (sweeps);
+#: Metropolis' τ_int at T_c grows as L^2.17 (~150 sweeps at L = 64), and a reliable estimate
+#: needs a series of ≥ 50 τ.
+_INDEPENDENT = {64: (2000, 16, 5_000, 20_000), 128: (2000, 8, 20_000, 40_000)}
+
+
+def bench_independent(quick: bool, rounds: int = 5) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the Metropolis kernel runs on torch's thread count
+    print("(b) independent samples/s at T_c, one core each = sweep rate / (2 tau_int); tau in "
+          f"sweeps, max over E, |m|; median over {rounds} interleaved timing rounds [range]")
+    try:
+        for L, (n_tau_w, chains, n_therm, n_tau_m) in _INDEPENDENT.items():
+            scale = 4 if quick else 1
+            w = WolffIsing2D(L, T_CRITICAL, n_chains=4, seed=1)
+            w.sweep(100)
+            tau_w, ok_w = _series_tau(w, n_tau_w // scale, _wolff_obs)
+            mc = CheckerboardMetropolis(L, [T_CRITICAL], n_chains=chains, seed=2, device="cpu")
+            mc.sweep(n_therm // scale)
+            tau_m, ok_m = _series_tau(mc, n_tau_m // scale, _metropolis_obs)
+            # Each round times about the same work for both (~N·chains·n spin updates).
+            n_w, n_m = 200 // scale, 50 // scale
+            rate_w, rate_m = [], []
+            for _ in range(rounds):
+                rate_w.append(n_w * w.n_chains / timed(lambda: w.sweep(n_w)))  # noqa: B023
+                rate_m.append(n_m * chains / timed(lambda: mc.sweep(n_m)))  # noqa: B023
+            ratios = [(a / (2 * tau_w)) / (b / (2 * tau_m)) for a, b in
+                      zip(rate_w, rate_m, strict=True)]
+            rw, rm, r = (statistics.median(v) for v in (rate_w, rate_m, ratios))
+            print(f"    L={L:3d}: Wolff ({w.clusters_per_sweep} clusters/sweep) tau={tau_w:5.2f}"
+                  f"{'' if ok_w else ' (unreliable)'} {rw:8.1f} sweeps/s -> "
+                  f"{rw / (2 * tau_w):8.1f} indep/s | Metropolis ({chains} chains) "
+                  f"tau={tau_m:6.1f}"
+                  f"{'' if ok_m else ' (unreliable: series too short, tau is a lower bound)'} "
+                  f"{rm:8.1f} sweeps/s -> {rm / (2 * tau_m):7.2f} indep/s | ratio {r:6.1f} "
+                  f"[{min(ratios):.1f}, {max(ratios):.1f}]"
+                  + ("  (target >= 10)" if L == 64 else ""))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def bench_longrange(quick: bool) -> None:
@@ -172,12 +198,23 @@ def bench_cuda() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (noisier tau estimates)")
+    ap.add_argument("--rounds", type=int, default=5, help="timing rounds of (b) (median)")
+    ap.add_argument("--only", default="a,b,c,d", help="comma-separated parts to run")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error(f"--rounds must be >= 1; got {args.rounds}")
+    parts = set(args.only.split(","))
+    if not parts <= {"a", "b", "c", "d"}:
+        ap.error(f"--only takes parts among a, b, c, d; got {args.only!r}")
     t0 = time.perf_counter()
-    bench_metropolis(args.quick)
-    bench_independent(args.quick)
-    bench_longrange(args.quick)
-    bench_cuda()
+    if "a" in parts:
+        bench_metropolis(args.quick)
+    if "b" in parts:
+        bench_independent(args.quick, args.rounds)
+    if "c" in parts:
+        bench_longrange(args.quick)
+    if "d" in parts:
+        bench_cuda()
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 

@@ -146,3 +146,18 @@ def test_binder_crossing_tc_2d():
     tc, err = estimate_tc(crossings, n_largest=2)
     assert abs(tc - TC) < 0.005 * TC, (tc, err, crossings)
     assert err < 0.005 * TC
+
+
+@pytest.mark.parametrize("T", [TC, 2.3])
+def test_calibrated_sweep_flips_about_n_spins_from_random_start(T):
+    """From a disordered start at and just above T_c (L = 128), the calibrated sweep flips about
+    N spins per chain (within a factor of 2) once the chain has equilibrated. A calibration that
+    measures ⟨|C|⟩ while the lattice is still disordered gives sweeps of hundreds of N."""
+    n_sweeps = 40
+    ch = WolffIsing2D(128, T, 2, seed=11, start="random")
+    flipped = np.zeros(ch.n_chains)
+    for _ in range(n_sweeps):
+        ch.sweep()
+        flipped += ch.last_sizes.sum(axis=1)
+    per_sweep = flipped / n_sweeps / ch.N
+    assert np.all((per_sweep > 0.5) & (per_sweep < 2.0)), (per_sweep, ch.clusters_per_sweep)

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coarsegrain.analysis.claims import claims_frame, make_bound_claim, make_claim
 from coarsegrain.analysis.critical import binder_crossings, estimate_tc
 
 
@@ -38,16 +37,3 @@ def test_no_crossing_is_nan():
 def test_one_size_is_an_error():
     with pytest.raises(ValueError, match="two sizes"):
         binder_crossings(_synthetic(sizes=(8,)))
-
-
-def test_claim_verdicts():
-    assert make_claim("a", 2.27, 0.01, 2.269)["verdict"] == "agrees"
-    assert make_claim("a", 2.40, 0.01, 2.269)["verdict"] == "disagrees"
-    assert make_claim("a", 2.40, 0.01, 2.269, rel_tol=0.1)["verdict"] == "agrees"
-    assert make_claim("a", float("nan"), 0.01, 2.269)["verdict"] == "inconclusive"
-    assert make_claim("a", 1.0, float("nan"), 2.0)["verdict"] == "inconclusive"
-    assert make_bound_claim("b", 4.0, 0.1, 5.225)["verdict"] == "agrees"
-    assert make_bound_claim("b", 6.0, 0.1, 5.225)["verdict"] == "disagrees"
-    df = claims_frame([make_claim("a", 1, 0.1, 1)])
-    assert list(df.columns) == ["name", "value", "error", "reference", "tolerance", "verdict",
-                                "detail", "source"]

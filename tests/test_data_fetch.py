@@ -17,6 +17,7 @@ from coarsegrain.data import fetch
 class _Handler(BaseHTTPRequestHandler):
     files: dict = {}
     truncate: set = set()
+    slow: set = set()
 
     def do_GET(self):  # noqa: N802 (http.server API)
         body = self.files.get(self.path)
@@ -26,6 +27,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.path in self.slow:  # trickle: 1 KiB every 0.1 s
+            try:
+                for i in range(0, len(body), 1024):
+                    self.wfile.write(body[i:i + 1024])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         # a truncated response announces the full length, sends half and hangs up
         self.wfile.write(body[: len(body) // 2] if self.path in self.truncate else body)
         if self.path in self.truncate:
@@ -39,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     """A local HTTP server on 127.0.0.1 serving ``files`` (path -> bytes); stops after the test
     or after 60 s at the latest."""
-    handler = type("H", (_Handler,), {"files": {}, "truncate": set()})
+    handler = type("H", (_Handler,), {"files": {}, "truncate": set(), "slow": set()})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
@@ -123,6 +133,32 @@ def test_verify_callback_rejects(server, tmp_path):
     with pytest.raises(fetch.ChecksumError, match="rejected"):
         fetch.download(base + "/a", tmp_path / "a", verify=reject, timeout=5)
     assert _leftovers(tmp_path) == []
+
+
+def test_trickling_server_is_abandoned(server, tmp_path):
+    base, h = server
+    h.files["/slow.bin"] = os.urandom(100 * 1024)  # 10 s at the trickle rate
+    h.slow.add("/slow.bin")
+    t0 = time.monotonic()
+    with pytest.raises(fetch.DownloadError, match="exceeded 0.5 s"):
+        fetch.download(base + "/slow.bin", tmp_path / "slow.bin", timeout=5, max_seconds=0.5)
+    assert time.monotonic() - t0 < 4
+    assert _leftovers(tmp_path) == []
+
+
+def test_progress_bar_and_unknown_scheme(server, tmp_path, capsys):
+    base, h = server
+    body = os.urandom(50_000)
+    h.files["/p.bin"] = body
+    fetch.download(base + "/p.bin", tmp_path / "p.bin", size=len(body), timeout=5,
+                   progress=True)
+    assert (tmp_path / "p.bin").read_bytes() == body
+    assert "p.bin" in capsys.readouterr().err  # the bar names the file
+    with pytest.raises(ValueError, match="url='gopher://x/y' is not allowed"):
+        fetch.download("gopher://x/y", tmp_path / "g.bin")
+    with pytest.raises(fetch.DownloadError, match="download failed"):
+        fetch.download((tmp_path / "missing.bin").as_uri(), tmp_path / "m.bin")
+    assert _leftovers(tmp_path) == ["p.bin"]
 
 
 def test_file_url(tmp_path):

@@ -194,17 +194,17 @@ def test_swimseg_counts_and_missing(swim_src, tmp_path):
 def test_stages_skip_with_one_line(tmp_path, caplog, swim_src):
     caplog.set_level(logging.WARNING)
     out = tmp_path / "swimseg.parquet"
-    cli.main(["data.swimseg", "--out", "images", str(out), "--params", json.dumps({"size": 6})])
+    cli.main(["spectral.swimseg", "--out", "images", str(out), "--params", json.dumps({"size": 6})])
     ok, reason = dataset_available(out)
     assert not ok and "swimseg.path" in reason
     out2 = tmp_path / "flowers.parquet"
     params = {"size": [4, 6], "url": "http://127.0.0.1:1/f.tgz", "cache_dir": str(tmp_path), "timeout": 2}
-    cli.main(["data.flowers", "--out", "images", str(out2), "--params", json.dumps(params)])
+    cli.main(["spectral.flowers", "--out", "images", str(out2), "--params", json.dumps(params)])
     assert read_dataset(out2)[0].shape == (0, 4, 6)
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) == 2 and lines[0].startswith("dataset swimseg skipped")
     root, _, _ = swim_src
     params = {"size": 6, "path": str(root), "expected_count": 4, "cache_dir": str(tmp_path), "seed": 3}
-    cli.main(["data.swimseg", "--out", "images", str(out), "--params", json.dumps(params)])
+    cli.main(["spectral.swimseg", "--out", "images", str(out), "--params", json.dumps(params)])
     x, cols, meta = read_dataset(out)
     assert x.shape == (4, 6, 6) and meta["available"] and "cloud_fraction" in cols

@@ -222,16 +222,16 @@ def test_stage_writes_table_and_marker(fake, tmp_path, caplog):
     out = tmp_path / "out" / "mnist.parquet"
     params = {"source": "path", "path": str(folder), "expected_sha256": sha, "size": 28,
               "mode": "unit", "seed": 1, "code": "x"}
-    cli.main(["data.mnist", "--out", "images", str(out), "--params", json.dumps(params)])
+    cli.main(["spectral.mnist", "--out", "images", str(out), "--params", json.dumps(params)])
     x, cols, meta = read_dataset(out)
     assert x.shape == (N_TRAIN + N_VALID + N_TEST, 28, 28) and dataset_available(out) == (True, "")
-    assert meta["source"] == "path" and meta["sha256"] == sha and meta["stage"] == "data.mnist"
+    assert meta["source"] == "path" and meta["sha256"] == sha and meta["stage"] == "spectral.mnist"
     assert list(cols.columns) == ["label", "split"]
 
     caplog.set_level(logging.WARNING)
     params = {"source": "url", "mirrors": ["http://127.0.0.1:1/"], "cache_dir": str(tmp_path / "c"),
               "size": 28, "timeout": 2}
-    cli.main(["data.mnist", "--out", "images", str(out), "--params", json.dumps(params)])
+    cli.main(["spectral.mnist", "--out", "images", str(out), "--params", json.dumps(params)])
     ok, reason = dataset_available(out)
     assert not ok and "mnist.path" in reason
     assert read_dataset(out)[0].shape == (0, 28, 28)

@@ -41,3 +41,15 @@ def test_bad_input():
         exact.log_partition_function(0.0, 4)
     with pytest.raises(ValueError, match="L <= 4"):
         exact.enumerate_thermo([1.0], 5)
+
+
+def test_onsager_energy_is_finite_and_continuous_near_tc():
+    # within ~1e-8 of T_c, forming kappa^2 first rounded it to 1 and gave +-inf / NaN
+    from coarsegrain.lattice.exact import T_CRITICAL, onsager_energy
+
+    d = np.array([-1e-6, -1e-8, -1e-9, -1e-11, 0.0, 1e-11, 1e-9, 1e-8, 1e-6])
+    u = onsager_energy(T_CRITICAL + d)
+    assert np.isfinite(u).all()
+    # u(T) is continuous at T_c with u(T_c) = -sqrt(2); |u - u_c| ~ |dT| log|dT|
+    assert np.abs(u + np.sqrt(2.0)).max() < 1e-4
+    assert np.all(np.diff(u) >= -1e-12)  # energy increases with T

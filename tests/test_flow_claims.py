@@ -1,4 +1,4 @@
-"""flow.claims with several flowed RBMs, and the temperature-direction claims."""
+"""flows.claims: measurements for several flowed RBMs, judged by the claims registry."""
 
 import json
 
@@ -6,17 +6,8 @@ import pandas as pd
 import pytest
 
 from coarsegrain import io
+from coarsegrain.claims import evaluate
 from coarsegrain.cli import main
-from coarsegrain.flow.stages import _direction_claim
-
-
-def test_direction_claim_verdicts():
-    assert _direction_claim("a", -1.0, 0.1, -1)["verdict"] == "agrees"
-    assert _direction_claim("a", 1.0, 0.1, -1)["verdict"] == "disagrees"
-    assert _direction_claim("a", 0.2, 0.1, -1)["verdict"] == "inconclusive"
-    assert _direction_claim("a", 1.0, 0.1, 1)["verdict"] == "agrees"
-    assert _direction_claim("a", -1.0, 0.1, 1)["verdict"] == "disagrees"
-    assert _direction_claim("a", float("nan"), 0.1, 1)["verdict"] == "inconclusive"
 
 
 def _temps(t_end):
@@ -36,7 +27,15 @@ def _layers(t_rbm, t_rg):
                          "error": 0.01})
 
 
-def run_claims(tmp_path, names, flows=None, **params):
+def run_claims(tmp_path, names, flows=None, seeds=(0,), **params):
+    """Measurements of flows.claims for every seed in ``seeds``, evaluated by the registry."""
+    frames = [_run_one(tmp_path / f"s{s}", names, flows, replicate=s, **params) for s in seeds]
+    meas = pd.concat(frames, ignore_index=True)
+    return meas, evaluate(meas).set_index("id")
+
+
+def _run_one(tmp_path, names, flows=None, **params):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     inputs = {"temperatures": [], "deltas": []}
     for i, (t_end, d_end) in enumerate(names.values()):
         for kind, df in (("temperatures", _temps(t_end)), ("deltas", _deltas(d_end))):
@@ -45,30 +44,42 @@ def run_claims(tmp_path, names, flows=None, **params):
             inputs[kind].append(str(p))
     io.write_table(_layers(1.5, 3.5), tmp_path / "layers.parquet", {})
     out = tmp_path / "claims.parquet"
-    argv = ["flow.claims", "--in", "tc", "--in", "layers", str(tmp_path / "layers.parquet")]
+    argv = ["flows.claims", "--in", "tc", "--in", "layers", str(tmp_path / "layers.parquet")]
     for kind, paths in inputs.items():
         argv += ["--in", kind, *paths]
     argv += ["--out", "claims", str(out), "--params",
              json.dumps({"model": "ising2d", "tail_steps": 2, "code": "test",
                          **({"flows": flows} if flows is not None else {}), **params})]
     assert main(argv) == 0
-    return io.read_table(out)[0].set_index("name")
+    return io.read_table(out)[0]
 
 
 def test_claims_per_flowed_rbm(tmp_path):
-    c = run_claims(tmp_path, {"nh81_tc": (2.27, 0.126), "nh100_grid": (3.5, 0.3)},
-                   flows=["nh81_tc", "nh100_grid"])
-    assert c.index.is_unique
-    assert c.loc["ising2d_nh81_tc_rbm_flow_temperature_from_mc", "verdict"] == "agrees"
-    assert c.loc["ising2d_nh100_grid_rbm_flow_temperature_from_mc", "verdict"] == "disagrees"
-    assert c.loc["ising2d_nh81_tc_flow_delta_sigma", "verdict"] == "agrees"
-    assert c.loc["ising2d_nh100_grid_flow_delta_sigma", "verdict"] == "disagrees"
-    assert "ising2d_mc_delta_sigma" in c.index  # once, not per RBM
-    assert c.loc["ising2d_stacked_rbm_colder_than_rg", "verdict"] == "agrees"
-    assert c.loc["ising2d_stacked_rbm_flows_to_low_t", "verdict"] == "agrees"
-    assert c.loc["ising2d_rg_flows_to_high_t", "verdict"] == "agrees"
+    meas, c = run_claims(tmp_path, {"nh81_tc": (2.27, 0.126), "nh100_grid": (3.5, 0.3)},
+                         flows=["nh81_tc", "nh100_grid"], seeds=(0, 1, 2))
+    assert set(meas["seed"]) == {-1, 0, 1, 2}  # -1: the Monte Carlo reference, no training
+    T = "flows/ising2d/{}/end_temperature/mc"
+    # identical seeds: zero between-seed spread, so the verdicts are decided by the values
+    assert c.loc[T.format("nh81_tc"), "verdict"] == "reproduced"
+    assert c.loc[T.format("nh81_tc"), "seeds_reproducing"] == 3
+    assert c.loc[T.format("nh100_grid"), "verdict"] == "not reproduced"
+    assert c.loc["flows/ising2d/nh81_tc/delta_sigma", "verdict"] == "reproduced"
+    assert c.loc["flows/ising2d/nh100_grid/delta_sigma", "verdict"] == "not reproduced"
+    assert c.loc["flows/ising2d/mc_delta_sigma", "kind"] == "check"  # measured once, not per RBM
+    assert c.loc["flows/ising2d/mc_delta_sigma", "n_seeds"] == 0
+    assert c.loc["flows/ising2d/stacked_rbm_colder_than_rg", "verdict"] == "reproduced"
+    assert c.loc["flows/ising2d/stacked_rbm_flows_to_low_t/placed", "verdict"] == "reproduced"
+    # P2's "RG flows to high T" is the chain's statement: not measured in 2D
+    assert "flows/ising2d/rg_flows_to_high_t" not in c.index
     # no tc path given: Onsager's T_c is the reference
-    assert c.loc["ising2d_nh81_tc_rbm_flow_temperature_from_mc", "reference"] == pytest.approx(2.269185, abs=1e-5)
+    assert c.loc[T.format("nh81_tc"), "reference"] == pytest.approx(2.269185, abs=1e-5)
+
+
+def test_single_seed_learned_claims_are_inconclusive(tmp_path):
+    _, c = run_claims(tmp_path, {"nh81_tc": (2.27, 0.126)}, flows=["nh81_tc"], seeds=(0,))
+    row = c.loc["flows/ising2d/nh81_tc/end_temperature/mc"]
+    assert row["verdict"] == "inconclusive" and "2 training seeds" in row["flags"]
+    assert c.loc["flows/ising2d/mc_delta_sigma", "verdict"] == "pass"  # no training involved
 
 
 def test_claims_need_names_for_several_flows(tmp_path):

@@ -144,3 +144,18 @@ def test_longrange_sigma_075_tc_and_spin_dimension():
     spin = scaling_dimension(samples.configs, "spin", rmin=1, form="periodic")
     assert abs(spin["delta"] - (1 - sigma) / 2) < 0.2 * (1 - sigma) / 2, spin
     assert spin["delta_err"] < 0.01
+
+
+@pytest.mark.parametrize("T", [2.645, 2.7])
+def test_calibrated_sweep_flips_about_n_spins_from_random_start(T):
+    """σ = 0.75 near its T_c (≈ 2.645), N = 8192, random start: the calibrated sweep flips about
+    N spins per chain (within a factor of 2), not the ~10 N of a calibration that measures ⟨|C|⟩
+    before the chain has ordered."""
+    n_sweeps = 40
+    ch = LongRangeCluster(8192, 0.75, T, 2, seed=1, start="random")
+    flipped = np.zeros(ch.n_chains)
+    for _ in range(n_sweeps):
+        ch.sweep()
+        flipped += ch.last_sizes.sum(axis=1)
+    per_sweep = flipped / n_sweeps / ch.N
+    assert np.all((per_sweep > 0.5) & (per_sweep < 2.0)), (per_sweep, ch.clusters_per_sweep)

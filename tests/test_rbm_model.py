@@ -168,3 +168,27 @@ def test_cuda_matches_cpu():
     torch.testing.assert_close(gpu.free_energy(v).cpu(), cpu.free_energy(v), atol=1e-5, rtol=1e-5)
     g = torch.Generator(device="cuda").manual_seed(0)
     assert gpu.sample_h(v, generator=g).device.type == "cuda"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message seen without a GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda")])
+def test_cuda_without_gpu_says_what_to_set(device):
+    from coarsegrain.runtime import DeviceUnavailableError, resolve_device
+
+    for make in (lambda: RBM(6, 3, device=device), lambda: resolve_device(device)):
+        with pytest.raises(DeviceUnavailableError) as err:
+            make()
+        msg = str(err.value)
+        assert "no CUDA GPU is visible" in msg and "device: auto" in msg and "device: cpu" in msg
+        assert isinstance(err.value, ValueError)
+
+
+def test_device_spellings():
+    from coarsegrain.runtime import resolve_device
+
+    assert RBM(4, 2, device="auto").device.type == ("cuda" if torch.cuda.is_available()
+                                                    else "cpu")
+    assert RBM(4, 2).device.type == "cpu" and resolve_device(None).type == "cpu"
+    for bad in ("gpu", "cuda:x", 0):
+        with pytest.raises(ValueError, match="device="):
+            RBM(4, 2, device=bad)

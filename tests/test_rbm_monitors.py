@@ -76,7 +76,8 @@ def test_heavy_metrics_follow_their_own_schedule():
     from coarsegrain.rbm import RBMMonitor, RBMTrainer
 
     x = spins(300, (4, 4))
-    mon = RBMMonitor(max_exact=4, ais_chains=10, ais_betas=50, n_model_samples=20, n_gibbs=5)
+    mon = RBMMonitor(max_exact=4, ais=True, ais_chains=10, ais_betas=50, n_model_samples=20,
+                     n_gibbs=5)
     tr = RBMTrainer(random_rbm(16, 8, std=0.05), n_updates=64, monitor=mon,
                     monitor_per_octave=2, monitor_heavy_per_octave=0.5, progress=False)
     curve = tr.fit(x.view(300, 16))

@@ -236,3 +236,27 @@ def test_bernoulli_stream_frequencies_threads_and_resume():
         s.sample(p[:, :3].t(), torch.empty(3, 40_000))
     with pytest.raises(ValueError, match="shape and dtype"):
         s.sample(p[:3], torch.empty(3, 5, dtype=torch.float64))
+
+
+def test_default_monitors_are_cheap_and_record_the_cheap_metrics():
+    """A library user's default run: 100×81 RBM, 300 updates. The AIS likelihood cost ~2 s per
+    monitor point and ran at every one of ~30 points; it is opt-in now, so the run takes seconds
+    (measured ~6 s on one busy core) while the cheap metrics are still recorded."""
+    import time
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.where(torch.rand(1200, 100, generator=g) < 0.5, -1.0, 1.0)
+    rbm = RBM(100, 81, seed=0)
+    t0 = time.perf_counter()
+    curve = train_rbm(rbm, x[:1000], x[1000:], n_updates=300, progress=False)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 45, f"default train_rbm took {elapsed:.1f} s for 300 updates"
+    assert set(curve.metric) == {"reconstruction_error", "free_energy_train",
+                                 "free_energy_heldout", "free_energy_gap", "pseudo_loglik"}
+    at = sorted(set(curve["update"]))
+    assert at[0] == 0 and at[-1] == 300 and len(at) == len(log_spaced(300, 2)) + 1
+    assert curve.groupby("metric").size().eq(len(at)).all()
+    # the costly metrics are one argument away
+    mon = RBMMonitor(ais=True, ais_chains=10, ais_betas=50)
+    small = train_rbm(RBM(100, 81, seed=0), x[:1000], n_updates=2, progress=False, monitor=mon)
+    assert {"log_z", "loglik_train"} <= set(small.metric)

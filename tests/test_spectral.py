@@ -210,3 +210,19 @@ def test_spectral_tables():
     np.testing.assert_allclose(t["overlap"]["overlap"], 1, atol=1e-6)
     t2 = sp.spectral_tables(W[:, :10], (8, 8), n_modes=5)
     assert t2["overlap"]["overlap"].isna().all() and set(t2["fourier"]["side"]) == {"visible"}
+
+
+def test_eigengap_ks_pick_the_gaps_of_a_constructed_spectrum():
+    # a top mode, then a near-degenerate pair (5.586, 5.525 — splitting it at k = 2 is unstable),
+    # then a clear gap after 5 modes, then a slowly decaying tail
+    lam = np.array([20.0, 5.586, 5.525, 5.0, 4.8, 1.0, 0.95, 0.9, 0.85, 0.8])
+    assert sp.eigengap_ks(lam, n_gaps=1) == [5]
+    ks = sp.eigengap_ks(lam, n_gaps=2)
+    assert ks == [1, 5] and 2 not in ks
+    assert sp.eigengap_ks(lam, n_gaps=2, k_max=4) == [1, 3]
+    # degenerate zero modes are never split
+    assert sp.eigengap_ks(np.array([3.0, 2.0, 0.0, 0.0, 0.0]), n_gaps=5) == [1, 2]
+    with pytest.raises(ValueError, match="descending"):
+        sp.eigengap_ks(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="n_gaps must be >= 1; got 0"):
+        sp.eigengap_ks(lam, n_gaps=0)

@@ -8,7 +8,7 @@ import pytest
 
 from coarsegrain import io
 from coarsegrain.cli import main
-from coarsegrain.lattice.stages_lr import grid_temperatures
+from coarsegrain.stages.flows import grid_temperatures
 
 
 def test_grid_temperatures():
@@ -27,7 +27,7 @@ def _run(tmp_path, points, grid="relative", tc=True, n_out=None):
     io.write_table(pd.DataFrame({"sigma": [0.5, 0.75], "tc_estimate": [9.0, 2.0],
                                  "tc_error": [0.1, 0.05]}), tc_path, {})
     outs = [str(tmp_path / f"x{i}.parquet") for i in range(n_out or len(points))]
-    argv = ["lattice.sample-longrange", "--out", "spins", *outs,
+    argv = ["flows.sample-longrange", "--out", "spins", *outs,
             "--out", "table", str(tmp_path / "obs.parquet"),
             "--params", json.dumps({"sigma": 0.75, "N": 16, "grid": grid, "points": points,
                                     "n_samples": 40, "seed": 3, "code": "test"})]

@@ -184,3 +184,97 @@ def test_chain_energy_matches_direct_sum():
             e -= s[:, i] * s[:, j] / r ** (1 + sigma)
     np.testing.assert_allclose(observables_chain(s, sigma, images="minimum")["energy"], e / N)
     assert np.all(observables_chain(s, sigma)["energy"] != e / N)  # Ewald images differ
+
+
+# ----------------------------------------------------------------------------- calibration maps
+
+
+def synthetic_readings(seed=0, n=4000):
+    """Readings r = T + 0.1 (T − 2.5) + N(0, σ(T)), σ = 0.1 + 0.05 T, pinned to [1.25, 4.4]."""
+    from coarsegrain.flow.thermometer import calibration_from_predictions
+
+    rng = np.random.default_rng(seed)
+    grid = np.round(np.arange(0.5, 5.51, 0.25), 2)
+    true = np.repeat(grid, n)
+    sigma = 0.1 + 0.05 * true
+    pred = np.clip(true + 0.1 * (true - 2.5) + sigma * rng.standard_normal(true.size), 1.25, 4.4)
+    return grid, calibration_from_predictions(pred, true, grid)
+
+
+def test_calibration_bias_resolution_and_saturation_are_recovered():
+    grid, tab = synthetic_readings()
+    assert tab["true_temperature"].tolist() == grid.tolist()
+    inner = tab[(tab.true_temperature >= 2.0) & (tab.true_temperature <= 3.5)]
+    T = inner["true_temperature"].to_numpy()
+    np.testing.assert_allclose(inner["bias"], 0.1 * (T - 2.5), atol=5 * inner["bias_err"].max())
+    np.testing.assert_allclose(inner["resolution"], 0.1 + 0.05 * T, rtol=0.05)
+    # readings pinned below 1.25: T ≤ 0.75 are flat; pinned above 4.4: T ≥ 5.0 are flat
+    low = tab.loc[tab.saturation == "low", "true_temperature"].tolist()
+    high = tab.loc[tab.saturation == "high", "true_temperature"].tolist()
+    assert low and max(low) <= 1.0 and 0.5 in low
+    assert high and min(high) >= 4.25 and 5.5 in high
+    assert not tab.loc[tab.true_temperature.between(1.5, 4.0), "saturated"].any()
+    # pinned at 1.25, not at the grid end 0.5: flat, but not "at the grid end"
+    assert tab.loc[tab.true_temperature == 0.5, "frac_low_end"].item() == 0.0
+
+
+def test_calibration_map_inverts_the_curve_and_gives_the_tolerance():
+    from coarsegrain.flow.thermometer import CalibrationMap
+
+    _, tab = synthetic_readings(seed=1)
+    cal = CalibrationMap(tab)
+    T = np.array([1.7, 2.269, 3.1])
+    r = T + 0.1 * (T - 2.5)  # the noise-free mean reading at T
+    out = cal.correct(r, error=0.01)
+    np.testing.assert_allclose(out["temperature"], T, atol=0.02)
+    assert not out["clipped"].any()
+    np.testing.assert_allclose(out["error"], 0.01 / 1.1, rtol=0.3)
+    # resolution at T_c: σ(T) in reading units, σ / 1.1 in temperature units
+    sig = 0.1 + 0.05 * 2.269
+    assert cal.resolution(2.269, corrected=False)[0] == pytest.approx(sig, rel=0.05)
+    assert cal.resolution(2.269)[0] == pytest.approx(sig / 1.1, rel=0.1)
+    far = cal.correct([0.2, 9.0])
+    assert far["clipped"].all()
+    assert far["temperature"].iloc[0] == pytest.approx(cal.range[0])
+    assert cal.is_saturated([0.5, 2.0, 5.5]).tolist() == [True, False, True]
+
+
+def test_calibration_table_from_a_thermometer_and_bad_input():
+    from coarsegrain.flow.thermometer import calibration_from_predictions, calibration_table
+
+    class Exact:
+        """A thermometer that reads the temperature written in the first site."""
+        temperatures = np.array([1.0, 2.0, 3.0])
+
+        def expected_temperature(self, configs):
+            return np.asarray(configs, float)[:, 0, 0]
+
+    x = np.zeros((6, 2, 2))
+    x[:, 0, 0] = [1.0, 1.0, 2.1, 1.9, 3.0, 3.0]
+    tab = calibration_table(Exact(), x, [1, 1, 2, 2, 3, 3])
+    np.testing.assert_allclose(tab["bias"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(tab["resolution"], [0, np.sqrt(0.02), 0], atol=1e-12)
+    assert tab["frac_low_end"].tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="true_temperatures"):
+        calibration_from_predictions([1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="equal length"):
+        calibration_from_predictions([1.0], [1.0, 2.0])
+
+
+def test_calibrated_rows_are_appended_per_lattice_size():
+    from coarsegrain.flow.estimators import calibrated_rows
+    from coarsegrain.flow.thermometer import CalibrationMap
+
+    _, tab = synthetic_readings(seed=2, n=500)
+    cal = CalibrationMap(tab)
+    T = np.array([1.8, 2.4])
+    df = pd.DataFrame({"step": [1, 2, 1], "lattice_size": [8, 8, 8],
+                       "method": ["thermometer", "thermometer", "energy"],
+                       "temperature": [*(T + 0.1 * (T - 2.5)), 2.0], "error": [0.01, 0.01, 0.02],
+                       "spread": [0.3, 0.3, np.nan], "clipped": False, "n": 100})
+    out = calibrated_rows(df, {8: cal})
+    new = out[out.method == "thermometer_calibrated"]
+    assert len(out) == 5 and new["step"].tolist() == [1, 2]
+    np.testing.assert_allclose(new["temperature"], T, atol=0.05)
+    assert (new["spread"] > 0).all() and not new["clipped"].any()
+    assert calibrated_rows(df[df.method == "energy"], cal).equals(df[df.method == "energy"])

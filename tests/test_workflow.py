@@ -6,6 +6,7 @@ The workflow runs in a copy of the repository so that the tests can edit library
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from coarsegrain import io
 
@@ -113,31 +115,58 @@ def test_spin_files_and_provenance(run):
 
 
 def test_claims_table(run):
+    from coarsegrain.claims import REGISTRY
+    from coarsegrain.claims.evaluate import COLUMNS, declared_not_measured
+
     claims, meta = io.read_table(run / "results/ci/claims.parquet")
-    assert list(claims.columns) == ["name", "value", "error", "reference", "tolerance", "verdict",
-                                    "detail", "source"]
-    assert claims["name"].is_unique
-    assert set(claims["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
-    assert "ising2d_tc_binder" in set(claims["name"])
+    assert list(claims.columns) == COLUMNS
+    assert claims["id"].is_unique
+    checks, thesis = claims[claims["kind"] == "check"], claims[claims["kind"] == "thesis"]
+    assert set(checks["verdict"]) <= {"pass", "fail"}
+    assert set(thesis["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert "ising2d/tc_binder" in set(claims["id"])
+    # every row comes from the registry, and the registry declares nothing the run does not measure
+    assert declared_not_measured(claims["id"]) == []
+    assert len({s.id for s in REGISTRY}) == len(REGISTRY)
+    # claims on trained models are aggregated over the preset's training seeds
+    learned = claims[claims["id"].str.startswith("flows/ising2d/nh")]
+    assert len(learned) and (learned["n_seeds"] == 2).all()
+    md = (run / "results/ci/claims.md").read_text()
+    assert "Thesis claims" in md and "`ising2d/tc_binder`" in md
+    assert len(pd.read_csv(run / "results/ci/claims.csv")) == len(claims)
 
 
 def test_nothing_to_do_after_a_run(run):
     assert planned_jobs(run) == {}
 
 
+@contextlib.contextmanager
+def preset_changed(workdir: Path, change: dict):
+    """presets/ci.yaml of ``workdir`` with ``change`` merged in, restored afterwards (an edited
+    preset keeps its folder, results/ci/; an override file would get a folder of its own)."""
+    from coarsegrain.config import deep_merge
+
+    preset = workdir / "presets/ci.yaml"
+    original = preset.read_text()
+    try:
+        preset.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(original), change)))
+        yield
+    finally:
+        preset.write_text(original)
+
+
 def test_figure_param_change_reruns_only_figures(run):
-    extra = run / "pdf.yaml"
-    extra.write_text("figures:\n  pdf: true\n")
-    jobs = planned_jobs(run, "--configfile", "presets/ci.yaml", str(extra))
+    with preset_changed(run, {"figures": {"pdf": True}}):
+        jobs = planned_jobs(run)
+        why = reasons(run)
     assert presentation_only(jobs), jobs
     assert "figure_ising2d_thermodynamics" in jobs
-    assert "Params have changed" in reasons(run, "--configfile", "presets/ci.yaml", str(extra))
+    assert "Params have changed" in why
 
 
 def test_sampler_param_change_reruns_sampling_and_downstream(run):
-    extra = run / "therm.yaml"
-    extra.write_text("ising2d:\n  window: 0.45\n")
-    jobs = planned_jobs(run, "--configfile", "presets/ci.yaml", str(extra))
+    with preset_changed(run, {"ising2d": {"window": 0.45}}):
+        jobs = planned_jobs(run)
     for rule in ("ising2d_sample", "ising2d_observables", "ising2d_critical",
                  "figure_ising2d_thermodynamics", "claims"):
         assert rule in jobs, (rule, jobs)
@@ -222,3 +251,44 @@ def test_killed_run_resumes_to_readable_equal_outputs(run, killed_and_resumed):
 def test_two_runs_same_config_give_byte_identical_parquet(run, killed_and_resumed):
     for rel in _parquet_files(run):
         assert (run / rel).read_bytes() == (killed_and_resumed / rel).read_bytes(), rel
+
+
+def test_override_file_never_writes_into_the_presets_folder(run):
+    """A file with only ``seed: 1`` layered on the finished ci run plans the whole workflow in a
+    folder of its own (results/ci-<hash>/) and touches nothing in results/ci/."""
+    extra = run / "seed.yaml"
+    extra.write_text("seed: 1\n")
+    out = reasons(run, "--configfile", "presets/ci.yaml", str(extra))
+    folders = set(re.findall(r"\bresults/([A-Za-z0-9_-]+)/", out)) - {"downloads"}
+    assert len(folders) == 1 and next(iter(folders)).startswith("ci-"), folders
+    assert "results/ci/" not in out
+    assert planned_jobs(run) == {}
+
+
+def test_moved_checkout_has_nothing_to_do(run, repo_root):
+    """Commands name neither the checkout nor the interpreter's environment, so that moving the
+    checkout or the venv does not trip Snakemake's code rerun trigger."""
+    import json
+
+    metadata = sorted((run / ".snakemake/metadata").iterdir())
+    assert metadata
+    for meta in metadata:
+        record = json.loads(meta.read_text())
+        command = json.dumps([record[k] for k in ("code", "shellcmd", "params")])
+        for where in (str(run), str(repo_root), sys.prefix, sys.executable):
+            assert where not in command, (meta, where)
+    moved = run.with_name(run.name + "_moved")
+    run.rename(moved)
+    try:
+        assert planned_jobs(moved) == {}
+        if sys.prefix != sys.base_prefix:
+            # the same venv seen under another path stands for a moved or recreated venv
+            venv = moved.parent / (moved.name + "_venv")
+            venv.symlink_to(sys.prefix, target_is_directory=True)
+            python = venv / Path(sys.executable).relative_to(sys.prefix)
+            proc = subprocess.run([str(python), "-m", "snakemake", "-n", "--cores", "2",
+                                   "--configfile", "presets/ci.yaml"],
+                                  cwd=moved, capture_output=True, text=True, timeout=600)
+            assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    finally:
+        moved.rename(run)

@@ -1,9 +1,10 @@
 """``python -m coarsegrain STAGE --in NAME PATH... --out NAME PATH... --params JSON``.
 
 Every Snakemake rule calls one stage through this entry point, so each stage is also runnable
-by hand. A stage is named ``<subpackage>.<stage-name>`` (e.g. ``lattice.sample-ising2d``) and
-lives in the ``STAGES`` dict of ``coarsegrain.<subpackage>.stages``, mapping the stage name to
-a function ``fn(ctx: StageContext) -> None``. Only that subpackage is imported.
+by hand. A stage is named ``<rules file>.<stage-name>`` (e.g. ``ising2d.sample-ising2d`` for
+``workflow/rules/ising2d.smk``) and lives in the ``STAGES`` dict of
+``coarsegrain.stages.<rules file>``, mapping the stage name to a function
+``fn(ctx: StageContext) -> None``. Only that module is imported.
 """
 
 from __future__ import annotations
@@ -70,17 +71,41 @@ class StageContext:
 
 
 def resolve_stage(name: str):
+    """The stage function called ``<module>.<stage>``; SystemExit naming what exists otherwise."""
+    from coarsegrain.stages import MODULES
+
     if "." not in name:
-        raise SystemExit(f"stage names look like 'lattice.sample-ising2d'; got {name!r}")
-    pkg, stage = name.split(".", 1)
-    try:
-        module = importlib.import_module(f"coarsegrain.{pkg}.stages")
-    except ModuleNotFoundError as exc:
-        raise SystemExit(f"no stage package coarsegrain.{pkg}.stages ({exc})") from exc
+        raise SystemExit(f"stage names look like 'ising2d.sample-ising2d'; got {name!r}. "
+                         f"Stage modules: {', '.join(MODULES)} (list them with --list)")
+    module_name, stage = name.split(".", 1)
+    if module_name not in MODULES:
+        raise SystemExit(f"unknown stage module {module_name!r} in {name!r}; choose from: "
+                         f"{', '.join(MODULES)}")
+    module = importlib.import_module(f"coarsegrain.stages.{module_name}")
     stages = getattr(module, "STAGES", {})
     if stage not in stages:
-        raise SystemExit(f"unknown stage {name!r}; {pkg} has: {', '.join(sorted(stages))}")
+        raise SystemExit(f"unknown stage {name!r}; {module_name} has: {', '.join(sorted(stages))}")
     return stages[stage]
+
+
+def list_stages() -> list[str]:
+    """Every stage name, ``<module>.<stage>``, in rules-file order."""
+    from coarsegrain.stages import MODULES
+
+    names = []
+    for m in MODULES:
+        module = importlib.import_module(f"coarsegrain.stages.{m}")
+        names += [f"{m}.{s}" for s in sorted(module.STAGES)]
+    return names
+
+
+def _stage_summaries() -> list[tuple[str, str]]:
+    """(stage name, first line of its docstring) for every stage."""
+    out = []
+    for name in list_stages():
+        fn = resolve_stage(name)
+        out.append((name, (fn.__doc__ or "").strip().split("\n")[0]))
+    return out
 
 
 def _pairs(values) -> dict[str, list[str]]:
@@ -91,9 +116,15 @@ def _pairs(values) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="coarsegrain", description=__doc__,
+    argv = sys.argv[1:] if argv is None else list(argv)
+    wants_list = not argv or any(a in ("-h", "--help", "--list") for a in argv)
+    # Listing imports every stage module (torch, seaborn, ...): only when asked for.
+    epilog = ("stages:\n" + "\n".join(f"  {name:38s} {doc}" for name, doc in _stage_summaries())
+              if wants_list else None)
+    parser = argparse.ArgumentParser(prog="coarsegrain", description=__doc__, epilog=epilog,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", help="e.g. lattice.sample-ising2d")
+    parser.add_argument("stage", nargs="?", help="e.g. ising2d.sample-ising2d (see the list below)")
+    parser.add_argument("--list", action="store_true", help="list every stage and exit")
     parser.add_argument("--in", dest="inputs", nargs="+", action="append", metavar=("NAME", "PATH"),
                         help="named input path(s); repeatable")
     parser.add_argument("--out", dest="outputs", nargs="+", action="append", metavar=("NAME", "PATH"),
@@ -102,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--version", action="version", version=__version__)
     args = parser.parse_args(argv)
+    if args.list or args.stage is None:
+        print(epilog)
+        return 0
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

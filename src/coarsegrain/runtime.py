@@ -11,21 +11,56 @@ import numpy as np
 _PKG_ROOT = Path(__file__).resolve().parent
 
 
-def resolve_device(spec: str = "auto"):
-    """Return a :class:`torch.device` for ``spec`` in {"auto", "cpu", "cuda", "cuda:N"}.
+class DeviceUnavailableError(ValueError, RuntimeError):
+    """A CUDA device was asked for where torch sees none (a ValueError, since the setting is
+    what must change; also a RuntimeError, which this used to be)."""
 
-    ``auto`` picks CUDA when a GPU is visible and the CPU otherwise. Asking for ``cuda`` on a
-    machine without one is an error rather than a silent fallback.
+
+def _no_gpu(spec: str, reason: str) -> DeviceUnavailableError:
+    import torch
+
+    return DeviceUnavailableError(
+        f"device={spec!r} was requested but {reason} (torch {torch.__version__}). Set "
+        "`device: auto` (CUDA when a GPU is visible, else the CPU) or `device: cpu` in the "
+        "config, or pass device='auto' or 'cpu' in Python; check CUDA_VISIBLE_DEVICES and "
+        "that torch was built with CUDA if a GPU should be there")
+
+
+def resolve_device(spec="auto"):
+    """Return a :class:`torch.device` for ``spec``.
+
+    Parameters
+    ----------
+    spec : "auto", "cpu", "cuda", "cuda:N", a :class:`torch.device`, or None (the CPU)
+
+    ``auto`` picks CUDA when a GPU is visible and the CPU otherwise. Asking for CUDA on a
+    machine without one raises :class:`DeviceUnavailableError` saying what to set, rather than
+    falling back silently (a run the config says is on a GPU must not quietly take 100× longer)
+    or failing deep inside torch with a bare assertion.
     """
     import torch
 
+    if spec is None:
+        return torch.device("cpu")
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    if not isinstance(spec, str):
+        raise ValueError(f"device={spec!r} is not allowed; use 'auto', 'cpu', 'cuda', 'cuda:N' "
+                         "or a torch.device")
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} requested but no CUDA GPU is visible; use 'auto' or 'cpu'")
-    if spec != "cpu" and not spec.startswith("cuda"):
-        raise ValueError(f"unknown device {spec!r}; allowed: auto, cpu, cuda, cuda:N")
-    return torch.device(spec)
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
+        if not torch.cuda.is_available():
+            reason = ("no CUDA GPU is visible: this torch was built without CUDA"
+                      if torch.version.cuda is None else "no CUDA GPU is visible")
+            raise _no_gpu(spec, reason)
+        n = torch.cuda.device_count()
+        if spec != "cuda" and int(spec[5:]) >= n:
+            raise _no_gpu(spec, f"only {n} CUDA GPU(s) are visible (cuda:0 to cuda:{n - 1})")
+        return torch.device(spec)
+    raise ValueError(f"device={spec!r} is not allowed; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
 
 def _key_to_int(key) -> int:

@@ -1,18 +1,20 @@
 # Shared helpers for every rules file: output paths, the CLI command, params, code fingerprints.
 import json
-import shlex
-import sys
 from pathlib import Path
 
 ROOT_DIR = Path(workflow.basedir).resolve()
 SRC_DIR = ROOT_DIR.joinpath("src")
 PKG_DIR = SRC_DIR.joinpath("coarsegrain")
-RESULTS = f"{config['output_root']}/{config['preset']}"
-# Conda environment of every rule (used with --sdm conda; equivalent to requirements.txt).
-CONDA_ENV = str(ROOT_DIR.joinpath("envs", "coarsegrain.yaml"))
+# One folder per resolved config (RUN_NAME: see the Snakefile).
+RESULTS = f"{config['output_root']}/{RUN_NAME}"
+# Conda environment of every job (used with --sdm conda; what the jobs import). Relative to the
+# rules files, so that the directive does not name where the checkout lives.
+CONDA_ENV = "../../envs/coarsegrain.yaml"
 
-# Jobs run the library from this checkout's src/, whichever environment runs Snakemake.
-PYTHON = f"env PYTHONPATH={shlex.quote(str(SRC_DIR))} {shlex.quote(sys.executable)}"
+# Jobs run the library from this checkout's src/ (COARSEGRAIN_SRC, set by the Snakefile) with the
+# python3 first on PATH: the Snakemake interpreter's, or the conda env's with --sdm conda (which
+# drops PYTHONPATH from the job's environment, hence the assignment inside the command).
+PYTHON = 'PYTHONPATH="$COARSEGRAIN_SRC" python3'
 
 # ---------------------------------------------------------------- the one place paths come from
 # Templates relative to results/<preset>/. Wildcards are passed as "{L}" to keep them open.
@@ -36,7 +38,7 @@ PATHS = {
     "report_benchmarks": "report/benchmarks.html",
     "benchmark_table": "benchmarks/summary.parquet",
     "report_config": "report/config.html",
-    "config_used": "config_used.yaml",
+    "config_used": "config.yaml",
     "claims_part": "analysis/claims/{name}.parquet",
     "claims": "claims.parquet",
     "figure": "figures/{name}.png",
@@ -92,7 +94,7 @@ def ising_sample_params(w):
         {"L": int(w.L), "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
          "n_samples": ising["n_samples"], "sampler": ising["sampler"], "window": ising["window"],
          "thin": ising["thin"], "seed": config["seed"], "device": config["device"]},
-        fp("lattice"))
+        fp("lattice", "stages/ising2d"))
 
 
 # Cluster resources of one size's sampling job (used by workflow/profiles/slurm), grown with

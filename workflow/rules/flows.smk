@@ -22,7 +22,7 @@ rule longrange_sample_grid:
             {"sigma": float(w.sigma), "N": int(w.N), "grid": "relative",
              "points": [float(x) for x in FLLR["points"]], "n_samples": FLLR["n_samples"],
              "images": FLLR["images"], "seed": config["seed"]},
-            fp("lattice")),
+            fp("lattice", "stages/flows")),
     log:
         path("log", name="longrange_sample_grid_s{sigma}_N{N}"),
     benchmark:
@@ -34,7 +34,7 @@ rule longrange_sample_grid:
         mem_mb=2000,
         runtime=flows_runtime(60),
     shell:
-        cg("lattice.sample-longrange", inputs=["tc"], outputs=["spins", "table"])
+        cg("flows.sample-longrange", inputs=["tc"], outputs=["spins", "table"])
 
 
 # ---------------------------------------------------------------- block-spin RG
@@ -48,7 +48,7 @@ rule flows_rg_ising2d:
         blocks=[path("rg_blocks", model="ising2d", rg="{rg}", step=k)
                 for k in range(1, flows_n_layers("ising2d") + 1)],
     params:
-        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg")),
+        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")),
     log:
         path("log", name="flows_rg_ising2d_{rg}"),
     threads: 1
@@ -58,7 +58,7 @@ rule flows_rg_ising2d:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(10),
     shell:
-        cg("rg.block-spin", inputs=["spins"], outputs=["blocks"])
+        cg("flows.block-spin", inputs=["spins"], outputs=["blocks"])
 
 
 rule flows_rg_longrange:
@@ -71,7 +71,7 @@ rule flows_rg_longrange:
         blocks=[path("rg_blocks", model="longrange_s{sigma}", rg="{rg}", step=k)
                 for k in range(1, flows_n_layers("longrange") + 1)],
     params:
-        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg")),
+        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")),
     log:
         path("log", name="flows_rg_longrange_s{sigma}_{rg}"),
     threads: 1
@@ -81,7 +81,7 @@ rule flows_rg_longrange:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(10),
     shell:
-        cg("rg.block-spin", inputs=["spins"], outputs=["blocks"])
+        cg("flows.block-spin", inputs=["spins"], outputs=["blocks"])
 
 
 # ---------------------------------------------------------------- thermometers
@@ -94,16 +94,16 @@ rule flows_thermometer:
     input:
         spins=lambda w: flows_grid_spins(w.model, int(w.size)),
     output:
-        model=path("thermometer", model="{model}", size="{size}"),
-        **{t: path("thermometer_table", model="{model}", size="{size}", table=t)
+        model=path("thermometer", rep="{rep}", model="{model}", size="{size}"),
+        **{t: path("thermometer_table", rep="{rep}", model="{model}", size="{size}", table=t)
            for t in THERMO_TABLES},
     params:
-        json=lambda w: params_json({**FLOWS["thermometer"], "seed": config["seed"],
+        json=lambda w: params_json({**FLOWS["thermometer"], "seed": replicate_seed(w.rep),
                                     "device": config["device"]}, FLOW_FP),
     log:
-        path("log", name="flows_thermometer_{model}_L{size}"),
+        path("log", name="flows_thermometer_{model}_L{size}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_thermometer_{model}_L{size}")
+        path("benchmark", name="flows_thermometer_{model}_L{size}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -111,7 +111,7 @@ rule flows_thermometer:
         mem_mb=flows_mem_mb,
         runtime=flows_thermometer_runtime,
     shell:
-        cg("flow.train-thermometer", inputs=["spins"], outputs=["model", *THERMO_TABLES])
+        cg("flows.train-thermometer", inputs=["spins"], outputs=["model", *THERMO_TABLES])
 
 
 # ---------------------------------------------------------------- chain RBMs (P2)
@@ -120,14 +120,15 @@ rule flows_lr_rbm:
     input:
         spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
     output:
-        model=path("flows_lr_rbm", sigma="{sigma}"),
-        curve=path("flows_lr_rbm_curve", sigma="{sigma}"),
+        model=path("flows_lr_rbm", rep="{rep}", sigma="{sigma}"),
+        curve=path("flows_lr_rbm_curve", rep="{rep}", sigma="{sigma}"),
     params:
-        json=params_json(flows_lr_train_params(n_hidden=flows_lr_hidden()), FLOW_FP),
+        json=lambda w: params_json(flows_lr_train_params(w.rep, n_hidden=flows_lr_hidden()),
+                                   FLOW_FP),
     log:
-        path("log", name="flows_lr_rbm_s{sigma}"),
+        path("log", name="flows_lr_rbm_s{sigma}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_lr_rbm_s{sigma}")
+        path("benchmark", name="flows_lr_rbm_s{sigma}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -143,15 +144,16 @@ rule flows_lr_stack:
     input:
         spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
     output:
-        model=path("flows_lr_stack", sigma="{sigma}"),
-        curve=path("flows_lr_stack_curve", sigma="{sigma}"),
+        model=path("flows_lr_stack", rep="{rep}", sigma="{sigma}"),
+        curve=path("flows_lr_stack_curve", rep="{rep}", sigma="{sigma}"),
     params:
-        json=params_json(flows_lr_train_params(sizes=flows_sizes("longrange")[1:],
-                                               propagate=FLLR["stack"]["propagate"]), FLOW_FP),
+        json=lambda w: params_json(
+            flows_lr_train_params(w.rep, sizes=flows_sizes("longrange")[1:],
+                                  propagate=FLLR["stack"]["propagate"]), FLOW_FP),
     log:
-        path("log", name="flows_lr_stack_s{sigma}"),
+        path("log", name="flows_lr_stack_s{sigma}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_lr_stack_s{sigma}")
+        path("benchmark", name="flows_lr_stack_s{sigma}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -168,17 +170,17 @@ rule flows_rbm_flow:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        rbm=lambda w: flows_rbm(w.model, w.rbm),
+        rbm=lambda w: flows_rbm(w.model, w.rbm, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
     output:
-        flow=path("flow", model="{model}", rbm="{rbm}"),
+        flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
     params:
-        json=lambda w: flows_params(w.model, steps=FLOWS["steps"], starts=FLOWS["starts"],
+        json=lambda w: flows_params(w.model, w.rep, steps=FLOWS["steps"], starts=FLOWS["starts"],
                                     n_configs=FLOWS["n_configs"]),
     log:
-        path("log", name="flows_rbm_flow_{model}_{rbm}"),
+        path("log", name="flows_rbm_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_rbm_flow_{model}_{rbm}")
+        path("benchmark", name="flows_rbm_flow_{model}_{rbm}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -186,7 +188,7 @@ rule flows_rbm_flow:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
     shell:
-        cg("flow.rbm-flow", inputs=["rbm", "spins"], outputs=["flow"])
+        cg("flows.rbm-flow", inputs=["rbm", "spins"], outputs=["flow"])
 
 
 rule flows_temperature_flow:
@@ -194,17 +196,17 @@ rule flows_temperature_flow:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        flow=path("flow", model="{model}", rbm="{rbm}"),
-        thermometer=lambda w: path("thermometer", model=w.model, size=flows_flow_size(w.model)),
+        flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
+        thermometer=lambda w: path("thermometer", rep=w.rep, model=w.model, size=flows_flow_size(w.model)),
         observables=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
     output:
-        **{t: path("flow_table", model="{model}", rbm="{rbm}", table=t) for t in FLOW_TABLES},
+        **{t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t) for t in FLOW_TABLES},
     params:
-        json=lambda w: flows_params(w.model, n_boot=FLOWS["n_boot"]),
+        json=lambda w: flows_params(w.model, w.rep, n_boot=FLOWS["n_boot"]),
     log:
-        path("log", name="flows_temperature_flow_{model}_{rbm}"),
+        path("log", name="flows_temperature_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_temperature_flow_{model}_{rbm}")
+        path("benchmark", name="flows_temperature_flow_{model}_{rbm}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -212,7 +214,7 @@ rule flows_temperature_flow:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
     shell:
-        cg("flow.temperature-flow", inputs=["flow", "thermometer", "observables"],
+        cg("flows.temperature-flow", inputs=["flow", "thermometer", "observables"],
            outputs=FLOW_TABLES)
 
 
@@ -222,18 +224,24 @@ rule flows_correlators:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        flow=path("flow", model="{model}", rbm="{rbm}"),
+        flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
         reference=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
+        # Monte Carlo Delta at the flow's own end temperature, same lattice and fit
+        grid=lambda w: flows_grid_spins(w.model, flows_flow_size(w.model)),
+        temperatures=path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}",
+                          table="temperatures"),
     output:
-        **{t: path("flow_table", model="{model}", rbm="{rbm}", table=t) for t in CORR_TABLES},
+        **{t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t)
+           for t in CORR_TABLES},
     params:
-        json=lambda w: flows_params(w.model, sources=["mc"], steps=FLOWS["correlators"]["steps"],
+        json=lambda w: flows_params(w.model, w.rep, sources=["mc"], steps=FLOWS["correlators"]["steps"],
                                     n_groups=FLOWS["correlators"]["n_groups"],
-                                    n_boot=FLOWS["correlators"]["n_boot"], **flows_fit(w.model)),
+                                    n_boot=FLOWS["correlators"]["n_boot"],
+                                    tail_steps=FLOWS["tail_steps"], **flows_fit(w.model)),
     log:
-        path("log", name="flows_correlators_{model}_{rbm}"),
+        path("log", name="flows_correlators_{model}_{rbm}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_correlators_{model}_{rbm}")
+        path("benchmark", name="flows_correlators_{model}_{rbm}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -241,7 +249,8 @@ rule flows_correlators:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
     shell:
-        cg("flow.correlators", inputs=["flow", "reference"], outputs=CORR_TABLES)
+        cg("flows.correlators", inputs=["flow", "reference", "grid", "temperatures"],
+           outputs=CORR_TABLES)
 
 
 # ---------------------------------------------------------------- stacks: <v h> maps, layers
@@ -250,19 +259,19 @@ rule flows_io_maps:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        stack=lambda w: flows_stack(w.model),
+        stack=lambda w: flows_stack(w.model, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
     output:
-        maps=path("flows_stack_table", model="{model}", table="iomaps"),
-        locality=path("flows_stack_table", model="{model}", table="locality"),
+        maps=path("flows_stack_table", rep="{rep}", model="{model}", table="iomaps"),
+        locality=path("flows_stack_table", rep="{rep}", model="{model}", table="locality"),
     params:
         json=lambda w: flows_params(
-            w.model, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
+            w.model, w.rep, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
             **{k: v for k, v in FLOWS["iomaps"].items() if k != "n_units"}),
     log:
-        path("log", name="flows_io_maps_{model}"),
+        path("log", name="flows_io_maps_{model}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_io_maps_{model}")
+        path("benchmark", name="flows_io_maps_{model}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -270,7 +279,7 @@ rule flows_io_maps:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
     shell:
-        cg("flow.io-maps", inputs=["stack", "spins"], outputs=["maps", "locality"])
+        cg("flows.io-maps", inputs=["stack", "spins"], outputs=["maps", "locality"])
 
 
 rule flows_layer_temperatures:
@@ -278,22 +287,22 @@ rule flows_layer_temperatures:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        stack=lambda w: flows_stack(w.model),
+        stack=lambda w: flows_stack(w.model, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
-        thermometers=lambda w: [path("thermometer", model=w.model, size=s)
+        thermometers=lambda w: [path("thermometer", rep=w.rep, model=w.model, size=s)
                                 for s in flows_sizes(w.model)],
         observables=lambda w: [flows_observables(w.model, s) for s in flows_sizes(w.model)],
     output:
-        table=path("flows_stack_table", model="{model}", table="layers"),
-        examples=path("flows_stack_table", model="{model}", table="examples"),
+        table=path("flows_stack_table", rep="{rep}", model="{model}", table="layers"),
+        examples=path("flows_stack_table", rep="{rep}", model="{model}", table="examples"),
     params:
         json=lambda w: flows_params(
-            w.model, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
+            w.model, w.rep, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
             n_boot=FLOWS["n_boot"], **FLOWS["layers"]),
     log:
-        path("log", name="flows_layer_temperatures_{model}"),
+        path("log", name="flows_layer_temperatures_{model}_seed{rep}"),
     benchmark:
-        path("benchmark", name="flows_layer_temperatures_{model}")
+        path("benchmark", name="flows_layer_temperatures_{model}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -301,7 +310,7 @@ rule flows_layer_temperatures:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
     shell:
-        cg("flow.layer-temperatures", inputs=["stack", "spins", "thermometers", "observables"],
+        cg("flows.layer-temperatures", inputs=["stack", "spins", "thermometers", "observables"],
            outputs=["table", "examples"])
 
 
@@ -311,28 +320,30 @@ rule flows_claims:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        temperatures=lambda w: [path("flow_table", model=w.model, rbm=r, table="temperatures")
+        temperatures=lambda w: [path("flow_table", rep=w.rep, model=w.model, rbm=r, table="temperatures")
                                 for r in flows_rbm_names(w.model)],
-        deltas=lambda w: [path("flow_table", model=w.model, rbm=r, table="deltas")
+        deltas=lambda w: [path("flow_table", rep=w.rep, model=w.model, rbm=r, table="deltas")
                           for r in flows_rbm_names(w.model)],
-        locality=path("flows_stack_table", model="{model}", table="locality"),
-        layers=path("flows_stack_table", model="{model}", table="layers"),
+        locality=path("flows_stack_table", rep="{rep}", model="{model}", table="locality"),
+        layers=path("flows_stack_table", rep="{rep}", model="{model}", table="layers"),
         tc=lambda w: ([] if w.model == "ising2d"
                       else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
+        response=lambda w: path("thermometer_table", rep=w.rep, model=w.model, table="response",
+                                size=flows_flow_size(w.model)),
     output:
-        claims=path("claims_part", name="flows_{model}"),
+        claims=path("claims_part", name="flows_{model}_seed{rep}"),
     params:
         json=lambda w: flows_params(
-            w.model, flows=flows_rbm_names(w.model), method=FLOWS["method"],
-            tail_steps=FLOWS["tail_steps"], tc_tolerance=FLOWS["tc_tolerance"],
-            delta_tolerance=FLOWS["delta_tolerance"]),
+            w.model, w.rep, flows=flows_rbm_names(w.model), method=FLOWS["method"],
+            tail_steps=FLOWS["tail_steps"], replicate=int(w.rep)),
     log:
-        path("log", name="flows_claims_{model}"),
+        path("log", name="flows_claims_{model}_seed{rep}"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("flow.claims", inputs=["temperatures", "deltas", "locality", "layers", "tc"],
+        cg("flows.claims",
+           inputs=["temperatures", "deltas", "locality", "layers", "tc", "response"],
            outputs=["claims"])
 
 
@@ -341,11 +352,11 @@ rule figure_flows_examples:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        examples=path("flows_stack_table", model="{model}", table="examples"),
-        flow=lambda w: path("flow", model=w.model, rbm=flows_rbm_names(w.model)[0]),
+        examples=path("flows_stack_table", rep=0, model="{model}", table="examples"),
+        flow=lambda w: path("flow", rep=0, model=w.model, rbm=flows_rbm_names(w.model)[0]),
     output:
         figure=report(path("figure", name="flows_{model}_examples"),
-                      caption="../report/flows_examples.rst", category="3. RG vs RBM",
+                      caption="../report/flows_examples.rst", category="4. RG vs RBM",
                       subcategory="{model}"),
     params:
         json=flows_figure_params(source="mc"),
@@ -355,20 +366,20 @@ rule figure_flows_examples:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-examples", inputs=["examples", "flow"], outputs=["figure"])
+        cg("flows.figure-examples", inputs=["examples", "flow"], outputs=["figure"])
 
 
 rule figure_flows_calibration:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        confusion=lambda w: path("thermometer_table", model=w.model, table="confusion",
+        confusion=lambda w: path("thermometer_table", rep=0, model=w.model, table="confusion",
                                  size=flows_flow_size(w.model)),
-        calibration=lambda w: path("thermometer_table", model=w.model, table="calibration",
+        calibration=lambda w: path("thermometer_table", rep=0, model=w.model, table="calibration",
                                    size=flows_flow_size(w.model)),
     output:
         figure=report(path("figure", name="flows_{model}_calibration"),
-                      caption="../report/flows_calibration.rst", category="3. RG vs RBM",
+                      caption="../report/flows_calibration.rst", category="3. RBM flows",
                       subcategory="{model}"),
     params:
         json=flows_figure_params(),
@@ -378,46 +389,46 @@ rule figure_flows_calibration:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-calibration", inputs=["confusion", "calibration"], outputs=["figure"])
+        cg("flows.figure-calibration", inputs=["confusion", "calibration"], outputs=["figure"])
 
 
 rule figure_flows_temperature:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        temperatures=path("flow_table", model="{model}", rbm="{rbm}", table="temperatures"),
+        temperatures=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="temperatures"),
         tc=lambda w: ([] if w.model == "ising2d"
                       else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
     output:
         figure=report(path("figure", name="flows_{model}_{rbm}_temperature"),
-                      caption="../report/flows_temperature.rst", category="3. RG vs RBM",
+                      caption="../report/flows_temperature.rst", category="3. RBM flows",
                       subcategory="{model}"),
     params:
         json=lambda w: flows_figure_params(
             tc=T_C_2D if w.model == "ising2d" else None, sigma=flows_labels(w.model).get("sigma"),
-            methods=["thermometer", "energy"]),
+            methods=["thermometer", "energy"], rbm=w.rbm),
     log:
         path("log", name="figure_flows_{model}_{rbm}_temperature"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-temperature", inputs=["temperatures", "tc"], outputs=["figure"])
+        cg("flows.figure-temperature", inputs=["temperatures", "tc"], outputs=["figure"])
 
 
 rule figure_flows_observables:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        observables=path("flow_table", model="{model}", rbm="{rbm}", table="observables"),
+        observables=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="observables"),
         reference=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
     output:
         figure=report(path("figure", name="flows_{model}_{rbm}_observables"),
-                      caption="../report/flows_observables.rst", category="3. RG vs RBM",
+                      caption="../report/flows_observables.rst", category="3. RBM flows",
                       subcategory="{model}"),
     params:
         json=lambda w: flows_figure_params(
-            L=flows_flow_size(w.model),
+            L=flows_flow_size(w.model), rbm=w.rbm,
             **({"temperature": float(fmt_t(RBMC["tc_temperature"]))} if w.model == "ising2d"
                else {"temperature_ratio": 1.0})),
     log:
@@ -426,38 +437,38 @@ rule figure_flows_observables:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-observables", inputs=["observables", "reference"], outputs=["figure"])
+        cg("flows.figure-observables", inputs=["observables", "reference"], outputs=["figure"])
 
 
 rule figure_flows_correlators:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        correlators=path("flow_table", model="{model}", rbm="{rbm}", table="correlators"),
-        deltas=path("flow_table", model="{model}", rbm="{rbm}", table="deltas"),
+        correlators=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="correlators"),
+        deltas=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="deltas"),
     output:
         figure=report(path("figure", name="flows_{model}_{rbm}_correlators"),
-                      caption="../report/flows_correlators.rst", category="3. RG vs RBM",
+                      caption="../report/flows_correlators.rst", category="3. RBM flows",
                       subcategory="{model}"),
     params:
-        json=lambda w: flows_figure_params(exact=flows_exact_deltas(w.model)),
+        json=lambda w: flows_figure_params(exact=flows_exact_deltas(w.model), rbm=w.rbm),
     log:
         path("log", name="figure_flows_{model}_{rbm}_correlators"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-correlators", inputs=["correlators", "deltas"], outputs=["figure"])
+        cg("flows.figure-correlators", inputs=["correlators", "deltas"], outputs=["figure"])
 
 
 rule figure_flows_iomaps:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        maps=path("flows_stack_table", model="{model}", table="iomaps"),
+        maps=path("flows_stack_table", rep=0, model="{model}", table="iomaps"),
     output:
         figure=report(path("figure", name="flows_{model}_iomaps"),
-                      caption="../report/flows_iomaps.rst", category="3. RG vs RBM",
+                      caption="../report/flows_iomaps.rst", category="4. RG vs RBM",
                       subcategory="{model}"),
     params:
         json=lambda w: flows_figure_params(n_units=FLOWS["iomaps"]["n_units"],
@@ -469,17 +480,17 @@ rule figure_flows_iomaps:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-iomaps", inputs=["maps"], outputs=["figure"])
+        cg("flows.figure-iomaps", inputs=["maps"], outputs=["figure"])
 
 
 rule figure_flows_locality:
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     input:
-        locality=path("flows_stack_table", model="{model}", table="locality"),
+        locality=path("flows_stack_table", rep=0, model="{model}", table="locality"),
     output:
         figure=report(path("figure", name="flows_{model}_locality"),
-                      caption="../report/flows_locality.rst", category="3. RG vs RBM",
+                      caption="../report/flows_locality.rst", category="4. RG vs RBM",
                       subcategory="{model}"),
     params:
         json=flows_figure_params(),
@@ -489,15 +500,15 @@ rule figure_flows_locality:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-locality", inputs=["locality"], outputs=["figure"])
+        cg("flows.figure-locality", inputs=["locality"], outputs=["figure"])
 
 
 rule figure_flows_layer_temperatures:
     input:
-        layers=[path("flows_stack_table", model=m, table="layers") for m in FLOW_MODELS],
+        layers=[path("flows_stack_table", rep=0, model=m, table="layers") for m in FLOW_MODELS],
     output:
         figure=report(path("figure", name="flows_layer_temperatures"),
-                      caption="../report/flows_layer_temperatures.rst", category="3. RG vs RBM"),
+                      caption="../report/flows_layer_temperatures.rst", category="4. RG vs RBM"),
     params:
         json=flows_figure_params(method=FLOWS["method"]),
     log:
@@ -506,7 +517,7 @@ rule figure_flows_layer_temperatures:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.flow-layer-temperatures", inputs=["layers"], outputs=["figure"])
+        cg("flows.figure-layer-temperatures", inputs=["layers"], outputs=["figure"])
 
 
 FLOW_PER_RBM_FIGURES = ["temperature", "observables", "correlators"]
@@ -521,15 +532,18 @@ ALL_TARGETS += [
     *[path("rg_blocks", model=f"longrange_s{s}", rg=rg, step=k) for s in FLOW_SIGMAS
       for rg in FLLR["rg_rules"] for k in range(1, flows_n_layers("longrange") + 1)],
 ]
-CLAIM_FILES += [path("claims_part", name=f"flows_{m}") for m in FLOW_MODELS]
+CLAIM_FILES += [path("claims_part", name=f"flows_{m}_seed{r}") for m in FLOW_MODELS
+                for r in REPLICATES]
 BENCHMARKS += [
     *[path("benchmark", name=f"longrange_sample_grid_s{s}_N{n}") for s in FLOW_SIGMAS
       for n in flows_sizes(f"longrange_s{s}")],
-    *[path("benchmark", name=f"flows_thermometer_{m}_L{n}") for m in FLOW_MODELS
-      for n in sorted({flows_flow_size(m), *flows_sizes(m)})],
-    *[path("benchmark", name=f"flows_lr_{k}_s{s}") for s in FLOW_SIGMAS for k in ("rbm", "stack")],
-    *[path("benchmark", name=f"flows_{k}_{m}_{r}") for m in FLOW_MODELS for r in flows_rbm_names(m)
-      for k in ("rbm_flow", "temperature_flow", "correlators")],
-    *[path("benchmark", name=f"flows_{k}_{m}") for m in FLOW_MODELS
-      for k in ("io_maps", "layer_temperatures")],
+    *[path("benchmark", name=f"flows_thermometer_{m}_L{n}_seed{q}") for m in FLOW_MODELS
+      for n in sorted({flows_flow_size(m), *flows_sizes(m)}) for q in REPLICATES],
+    *[path("benchmark", name=f"flows_lr_{k}_s{s}_seed{q}") for s in FLOW_SIGMAS
+      for k in ("rbm", "stack") for q in REPLICATES],
+    *[path("benchmark", name=f"flows_{k}_{m}_{r}_seed{q}") for m in FLOW_MODELS
+      for r in flows_rbm_names(m) for k in ("rbm_flow", "temperature_flow", "correlators")
+      for q in REPLICATES],
+    *[path("benchmark", name=f"flows_{k}_{m}_seed{q}") for m in FLOW_MODELS
+      for k in ("io_maps", "layer_temperatures") for q in REPLICATES],
 ]

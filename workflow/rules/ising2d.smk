@@ -20,7 +20,7 @@ rule ising2d_sample:
         mem_mb=ising_spins_mem_mb,
         runtime=ising_sample_runtime,
     shell:
-        cg("lattice.sample-ising2d", outputs=["spins"])
+        cg("ising2d.sample-ising2d", outputs=["spins"])
 
 
 rule ising2d_observables:
@@ -29,7 +29,7 @@ rule ising2d_observables:
     output:
         table=path("ising2d_observables", L="{L}"),
     params:
-        json=params_json({"n_blocks": ISING["n_blocks"]}, fp("lattice")),
+        json=params_json({"n_blocks": ISING["n_blocks"]}, fp("lattice", "stages/ising2d")),
     log:
         path("log", name="ising2d_observables_L{L}"),
     threads: 1
@@ -39,21 +39,21 @@ rule ising2d_observables:
         mem_mb=ising_spins_mem_mb,
         runtime=lambda wildcards, attempt: 30 * attempt,
     shell:
-        cg("lattice.observables-ising2d", inputs=["spins"], outputs=["table"])
+        cg("ising2d.observables-ising2d", inputs=["spins"], outputs=["table"])
 
 
 rule ising2d_exact:
     output:
         table=path("ising2d_exact"),
     params:
-        json=params_json({"sizes": ISING["sizes"], **ISING["exact_grid"]}, fp("lattice")),
+        json=params_json({"sizes": ISING["sizes"], **ISING["exact_grid"]}, fp("lattice", "stages/ising2d")),
     log:
         path("log", name="ising2d_exact"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("lattice.exact-ising2d", outputs=["table"])
+        cg("ising2d.exact-ising2d", outputs=["table"])
 
 
 rule ising2d_critical:
@@ -64,14 +64,14 @@ rule ising2d_critical:
         claims=path("claims_part", name="ising2d"),
     params:
         json=params_json({"binder_window": ISING["binder_window"], "seed": config["seed"]},
-                         fp("lattice", "analysis")),
+                         fp("lattice", "analysis", "stages/ising2d")),
     log:
         path("log", name="ising2d_critical"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("lattice.critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
+        cg("ising2d.critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
 
 
 rule figure_ising2d_thermodynamics:
@@ -80,16 +80,17 @@ rule figure_ising2d_thermodynamics:
         exact=path("ising2d_exact"),
     output:
         figure=report(path("figure", name="ising2d_thermodynamics"),
-                      caption="../report/ising2d_thermodynamics.rst", category="2D Ising"),
+                      caption="../report/ising2d_thermodynamics.rst", category="1. Monte Carlo",
+                      subcategory="2D Ising vs exact"),
     params:
-        json=params_json({"pdf": config["figures"]["pdf"]}, fp("plots")),
+        json=params_json({"pdf": config["figures"]["pdf"]}, fp("plots", "stages/ising2d")),
     log:
         path("log", name="figure_ising2d_thermodynamics"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.ising2d-thermodynamics", inputs=["observables", "exact"], outputs=["figure"])
+        cg("ising2d.figure-thermodynamics", inputs=["observables", "exact"], outputs=["figure"])
 
 
 rule figure_ising2d_binder:
@@ -98,17 +99,18 @@ rule figure_ising2d_binder:
         crossings=path("ising2d_crossings"),
     output:
         figure=report(path("figure", name="ising2d_binder"),
-                      caption="../report/ising2d_binder.rst", category="2D Ising"),
+                      caption="../report/ising2d_binder.rst", category="1. Monte Carlo",
+                      subcategory="2D Ising vs exact"),
     params:
         json=params_json({"pdf": config["figures"]["pdf"], "binder_window": ISING["binder_window"]},
-                         fp("plots")),
+                         fp("plots", "stages/ising2d")),
     log:
         path("log", name="figure_ising2d_binder"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.ising2d-binder", inputs=["observables", "crossings"], outputs=["figure"])
+        cg("ising2d.figure-binder", inputs=["observables", "crossings"], outputs=["figure"])
 
 
 ALL_TARGETS += [path("figure", name="ising2d_thermodynamics"), path("figure", name="ising2d_binder")]

@@ -16,7 +16,7 @@ rule mc_ising2d_scan:
             {"L": int(w.L), "temperatures": [float(t) for t in MC2["temperatures"]],
              "n_samples": MC2["n_samples"], "sampler": MC2["sampler"], "window": MC2["window"],
              "seed": config["seed"], "device": config["device"]},
-            fp("lattice")),
+            fp("lattice", "stages/montecarlo")),
     log:
         path("log", name="mc_ising2d_scan_L{L}"),
     benchmark:
@@ -28,7 +28,7 @@ rule mc_ising2d_scan:
         mem_mb=2000,
         runtime=mc_scan_runtime,
     shell:
-        cg("lattice.mc-scan-ising2d", outputs=["table"])
+        cg("montecarlo.mc-scan-ising2d", outputs=["table"])
 
 
 rule mc_ising2d_critical:
@@ -39,14 +39,14 @@ rule mc_ising2d_critical:
         claims=path("claims_part", name="mc_ising2d_tc"),
     params:
         json=params_json({"n_largest": MC2["n_largest"], "rel_tol": MC2["rel_tol"],
-                          "seed": config["seed"]}, fp("lattice", "analysis")),
+                          "seed": config["seed"]}, fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_ising2d_critical"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("lattice.mc-critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
+        cg("montecarlo.mc-critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
 
 
 rule mc_ising2d_correlators:
@@ -61,7 +61,7 @@ rule mc_ising2d_correlators:
             {"model": "ising2d", "size": MC2["correlator_size"],
              "n_samples": MC2["correlator_samples"], "fit": MC2["fit"],
              "n_groups": MC["n_groups"], "seed": config["seed"], "device": config["device"]},
-            fp("lattice", "analysis")),
+            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name=f"mc_{MC2_CORR}_correlators"),
     benchmark:
@@ -73,7 +73,7 @@ rule mc_ising2d_correlators:
         mem_mb=4000,
         runtime=lambda wildcards, attempt: 60 * attempt,
     shell:
-        cg("lattice.mc-correlators", outputs=["spins", "correlators", "fits", "claims"])
+        cg("montecarlo.mc-correlators", outputs=["spins", "correlators", "fits", "claims"])
 
 
 rule mc_longrange_critical:
@@ -88,7 +88,7 @@ rule mc_longrange_critical:
              "images": MCLR["images"], "coarse_points": MCLR["coarse_points"],
              "fine_points": MCLR["fine_points"], "fine_halfwidth": MCLR["fine_halfwidth"],
              "n_largest": MCLR["n_largest"], "seed": config["seed"]},
-            fp("lattice", "analysis")),
+            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_longrange_critical_s{sigma}"),
     benchmark:
@@ -100,7 +100,7 @@ rule mc_longrange_critical:
         mem_mb=2000,
         runtime=lambda wildcards, attempt: 120 * attempt,
     shell:
-        cg("lattice.mc-critical-longrange", outputs=["observables", "crossings", "claims"])
+        cg("montecarlo.mc-critical-longrange", outputs=["observables", "crossings", "claims"])
 
 
 rule mc_longrange_correlators:
@@ -117,7 +117,7 @@ rule mc_longrange_correlators:
             {"model": "longrange", "sigma": float(w.sigma), "size": MCLR["correlator_size"],
              "n_samples": MCLR["correlator_samples"], "images": MCLR["images"],
              "fit": MCLR["fit"], "n_groups": MC["n_groups"], "seed": config["seed"]},
-            fp("lattice", "analysis")),
+            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_longrange_correlators_s{sigma}"),
     benchmark:
@@ -129,7 +129,7 @@ rule mc_longrange_correlators:
         mem_mb=4000,
         runtime=lambda wildcards, attempt: 60 * attempt,
     shell:
-        cg("lattice.mc-correlators", inputs=["tc"],
+        cg("montecarlo.mc-correlators", inputs=["tc"],
            outputs=["spins", "correlators", "fits", "claims"])
 
 
@@ -141,7 +141,8 @@ rule figure_mc_ising2d_observables:
         observables=expand(path("mc_ising2d_observables", L="{L}"), L=MC2["sizes"]),
     output:
         figure=report(path("figure", name="mc_ising2d_observables"),
-                      caption="../report/mc_observables.rst", category="Monte Carlo"),
+                      caption="../report/mc_observables.rst", category="1. Monte Carlo",
+                      subcategory="2D Ising near T_c"),
     params:
         json=mc_figure_params("2D Ising near T_c (cluster sampler)", "L", T_C_2D, "Onsager $T_c$"),
     log:
@@ -150,7 +151,7 @@ rule figure_mc_ising2d_observables:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.mc-observables", inputs=["observables"], outputs=["figure"])
+        cg("montecarlo.figure-observables", inputs=["observables"], outputs=["figure"])
 
 
 rule figure_mc_ising2d_binder:
@@ -159,7 +160,8 @@ rule figure_mc_ising2d_binder:
         crossings=path("mc_ising2d_tc"),
     output:
         figure=report(path("figure", name="mc_ising2d_binder"),
-                      caption="../report/mc_binder.rst", category="Monte Carlo"),
+                      caption="../report/mc_binder.rst", category="1. Monte Carlo",
+                      subcategory="2D Ising near T_c"),
     params:
         json=mc_figure_params("2D Ising: Binder crossings (cluster sampler)", "L", T_C_2D,
                               "Onsager $T_c$"),
@@ -169,7 +171,7 @@ rule figure_mc_ising2d_binder:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.mc-binder", inputs=["observables", "crossings"], outputs=["figure"])
+        cg("montecarlo.figure-binder", inputs=["observables", "crossings"], outputs=["figure"])
 
 
 rule figure_mc_correlators:
@@ -178,16 +180,17 @@ rule figure_mc_correlators:
         fits=path("mc_fits", model="{model}"),
     output:
         figure=report(path("figure", name="mc_correlators_{model}"),
-                      caption="../report/mc_correlators.rst", category="Monte Carlo"),
+                      caption="../report/mc_correlators.rst", category="1. Monte Carlo",
+                      subcategory="correlators at T_c"),
     params:
-        json=lambda w: mc_figure_params(f"correlators at T_c: {w.model}", ""),
+        json=lambda w: mc_figure_params(f"Correlators at $T_c$: {w.model}", ""),
     log:
         path("log", name="figure_mc_correlators_{model}"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.mc-correlators", inputs=["correlators", "fits"], outputs=["figure"])
+        cg("montecarlo.figure-correlators", inputs=["correlators", "fits"], outputs=["figure"])
 
 
 rule figure_mc_longrange_observables:
@@ -195,9 +198,10 @@ rule figure_mc_longrange_observables:
         observables=path("mc_longrange_observables", sigma="{sigma}"),
     output:
         figure=report(path("figure", name="mc_longrange_observables_s{sigma}"),
-                      caption="../report/mc_observables.rst", category="Monte Carlo"),
+                      caption="../report/mc_observables.rst", category="1. Monte Carlo",
+                      subcategory="long-range chain"),
     params:
-        json=lambda w: mc_figure_params(f"long-range chain, sigma={w.sigma} (cluster sampler)",
+        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma} (cluster sampler)",
                                         "N"),
     log:
         path("log", name="figure_mc_longrange_observables_s{sigma}"),
@@ -205,7 +209,7 @@ rule figure_mc_longrange_observables:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.mc-observables", inputs=["observables"], outputs=["figure"])
+        cg("montecarlo.figure-observables", inputs=["observables"], outputs=["figure"])
 
 
 rule figure_mc_longrange_binder:
@@ -214,9 +218,10 @@ rule figure_mc_longrange_binder:
         crossings=path("mc_longrange_tc", sigma="{sigma}"),
     output:
         figure=report(path("figure", name="mc_longrange_binder_s{sigma}"),
-                      caption="../report/mc_binder.rst", category="Monte Carlo"),
+                      caption="../report/mc_binder.rst", category="1. Monte Carlo",
+                      subcategory="long-range chain"),
     params:
-        json=lambda w: mc_figure_params(f"long-range chain, sigma={w.sigma}: Binder crossings",
+        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma}: Binder crossings",
                                         "N"),
     log:
         path("log", name="figure_mc_longrange_binder_s{sigma}"),
@@ -224,7 +229,7 @@ rule figure_mc_longrange_binder:
     conda:
         CONDA_ENV
     shell:
-        cg("plots.mc-binder", inputs=["observables", "crossings"], outputs=["figure"])
+        cg("montecarlo.figure-binder", inputs=["observables", "crossings"], outputs=["figure"])
 
 
 ALL_TARGETS += [

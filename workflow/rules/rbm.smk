@@ -14,15 +14,15 @@ rule rbm_train:
         spins=lambda w: [rbm_tc_spins(w.L)] if w.rbm_name.endswith("_tc")
         else [path("ising2d_spins", L=w.L, T=t) for t in ISING_T],
     output:
-        model=path("rbm_model", L="{L}", name="{rbm_name}"),
-        curve=path("rbm_curve", L="{L}", name="{rbm_name}"),
+        model=path("rbm_model", rep="{rep}", L="{L}", name="{rbm_name}"),
+        curve=path("rbm_curve", rep="{rep}", L="{L}", name="{rbm_name}"),
     params:
         json=lambda w: params_json(
-            rbm_train_params(n_hidden=int(w.rbm_name[2:].split("_")[0])), RBM_FP),
+            rbm_train_params(w.rep, n_hidden=int(w.rbm_name[2:].split("_")[0])), RBM_FP),
     log:
-        path("log", name="rbm_train_L{L}_{rbm_name}"),
+        path("log", name="rbm_train_L{L}_{rbm_name}_seed{rep}"),
     benchmark:
-        path("benchmark", name="rbm_train_L{L}_{rbm_name}")
+        path("benchmark", name="rbm_train_L{L}_{rbm_name}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -38,18 +38,18 @@ rule rbm_train_stack:
     input:
         spins=lambda w: [rbm_tc_spins(w.L)],
     output:
-        model=path("rbm_stack", L="{L}"),
-        curve=path("rbm_stack_curve", L="{L}"),
+        model=path("rbm_stack", rep="{rep}", L="{L}"),
+        curve=path("rbm_stack_curve", rep="{rep}", L="{L}"),
     params:
         json=lambda w: params_json(
-            rbm_train_params(n_layers=RBMC["stack"]["n_layers"], reduction=4,
+            rbm_train_params(w.rep, n_layers=RBMC["stack"]["n_layers"], reduction=4,
                              propagate=RBMC["stack"]["propagate"],
                              n_updates=RBMC["stack"]["n_updates"],
                              monitor=RBMC["stack"]["monitor"]), RBM_FP),
     log:
-        path("log", name="rbm_train_stack_L{L}"),
+        path("log", name="rbm_train_stack_L{L}_seed{rep}"),
     benchmark:
-        path("benchmark", name="rbm_train_stack_L{L}")
+        path("benchmark", name="rbm_train_stack_L{L}_seed{rep}")
     threads: 1
     conda:
         CONDA_ENV
@@ -63,13 +63,14 @@ rule rbm_train_stack:
 rule figure_rbm_curves:
     """Training curves of all single RBMs at L = rbm.L."""
     input:
-        curves=[path("rbm_curve", L=RBMC["L"], name=n) for n in RBM_NAMES],
+        curves=[path("rbm_curve", rep=0, L=RBMC["L"], name=n) for n in RBM_NAMES],
     output:
         figure=report(path("figure", name="rbm_training_curves"),
-                      caption="../report/rbm_training_curves.rst", category="RBMs"),
+                      caption="../report/rbm_training_curves.rst", category="2. RBMs"),
     params:
         json=params_json({"labels": RBM_NAMES, "pdf": config["figures"]["pdf"],
-                          "title": f"P1 RBMs on 2D Ising configurations, L = {RBMC['L']}"},
+                          "title": f"P1 RBMs ({RBMC['train']['method'].upper()}-{RBMC['train']['k']}) on 2D Ising "
+                                   f"configurations, L = {RBMC['L']}"},
                          RBM_FIG_FP),
     log:
         path("log", name="figure_rbm_training_curves"),
@@ -82,14 +83,14 @@ rule figure_rbm_curves:
 
 rule figure_rbm_stack_curves:
     input:
-        curves=path("rbm_stack_curve", L="{L}"),
+        curves=path("rbm_stack_curve", rep=0, L="{L}"),
     output:
         figure=report(path("figure", name="rbm_stack_curves_L{L}"),
-                      caption="../report/rbm_stack_curves.rst", category="RBMs"),
+                      caption="../report/rbm_stack_curves.rst", category="2. RBMs"),
     params:
         json=lambda w: params_json(
             {"pdf": config["figures"]["pdf"],
-             "title": f"stacked RBM on 2D Ising configurations at T_c, L = {w.L}"}, RBM_FIG_FP),
+             "title": f"stacked RBM (greedy) on 2D Ising configurations at $T_c$, L = {w.L}"}, RBM_FIG_FP),
     log:
         path("log", name="figure_rbm_stack_curves_L{L}"),
     threads: 1
@@ -102,5 +103,7 @@ rule figure_rbm_stack_curves:
 if RBMC["enabled"]:
     ALL_TARGETS += [path("figure", name="rbm_training_curves")]
     ALL_TARGETS += [path("figure", name=f"rbm_stack_curves_L{L}") for L in RBMC["stack"]["sizes"]]
-    BENCHMARKS += [path("benchmark", name=f"rbm_train_L{RBMC['L']}_{n}") for n in RBM_NAMES]
-    BENCHMARKS += [path("benchmark", name=f"rbm_train_stack_L{L}") for L in RBMC["stack"]["sizes"]]
+    BENCHMARKS += [path("benchmark", name=f"rbm_train_L{RBMC['L']}_{n}_seed{q}") for n in RBM_NAMES
+                   for q in REPLICATES]
+    BENCHMARKS += [path("benchmark", name=f"rbm_train_stack_L{L}_seed{q}")
+                   for L in RBMC["stack"]["sizes"] for q in REPLICATES]

@@ -1,51 +1,61 @@
 # Claims, the config used and the per-rule benchmark table, as report pages (include last).
+PATHS.update({
+    "measurements": "analysis/claims/measurements.parquet",
+    "claims_md": "claims.md",
+    "claims_csv": "claims.csv",
+})
 
 
 rule claims:
+    """Every stage's measurements → the claims table, with verdicts from the claims registry."""
     input:
         parts=CLAIM_FILES,
     output:
+        measurements=path("measurements"),
         claims=path("claims"),
+        markdown=path("claims_md"),
+        csv=path("claims_csv"),
     params:
-        json=params_json({}, fp("analysis")),
+        json=params_json({"preset": config["preset"]}, fp("claims", "stages/report")),
     log:
         path("log", name="claims"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("analysis.collect-claims", inputs=["parts"], outputs=["claims"])
+        cg("report.collect-claims", inputs=["parts"],
+           outputs=["measurements", "claims", "markdown", "csv"])
 
 
 rule report_claims:
     input:
         claims=path("claims"),
     output:
-        html=report(path("report_claims"), caption="../report/claims.rst", category="0. Claims"),
+        html=report(path("report_claims"), caption="../report/claims.rst", category="6. Claims"),
     params:
-        json=params_json({}, fp("plots")),
+        json=params_json({}, fp("plots", "stages/report")),
     log:
         path("log", name="report_claims"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.report-claims", inputs=["claims"], outputs=["html"])
+        cg("report.report-claims", inputs=["claims"], outputs=["html"])
 
 
 rule report_config:
     output:
         yaml=path("config_used"),
-        html=report(path("report_config"), caption="../report/config.rst", category="9. Run"),
+        html=report(path("report_config"), caption="../report/config.rst", category="7. Run"),
     params:
-        json=params_json({"config": config}, fp("plots")),
+        json=params_json({"config": config}, fp("plots", "stages/report")),
     log:
         path("log", name="report_config"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.report-config", outputs=["yaml", "html"])
+        cg("report.report-config", outputs=["yaml", "html"])
 
 
 rule report_benchmarks:
@@ -53,16 +63,16 @@ rule report_benchmarks:
         benchmarks=BENCHMARKS,
     output:
         table=path("benchmark_table"),
-        html=report(path("report_benchmarks"), caption="../report/benchmarks.rst", category="9. Run"),
+        html=report(path("report_benchmarks"), caption="../report/benchmarks.rst", category="7. Run"),
     params:
-        json=params_json({}, fp("plots")),
+        json=params_json({}, fp("plots", "stages/report")),
     log:
         path("log", name="report_benchmarks"),
     threads: 1
     conda:
         CONDA_ENV
     shell:
-        cg("plots.report-benchmarks", inputs=["benchmarks"], outputs=["table", "html"])
+        cg("report.report-benchmarks", inputs=["benchmarks"], outputs=["table", "html"])
 
 
 REPORT_TARGETS = [path("claims"), path("report_claims"), path("report_config"), path("report_benchmarks")]

@@ -20,11 +20,12 @@ rule image_dataset:
     resources:
         mem_mb=3000,
     shell:
-        cg("data.{wildcards.dataset}", outputs=["images"])
+        cg("spectral.{wildcards.dataset}", outputs=["images"])
 
 
 rule p3_covinit:
-    """Autoencoders from random and covariance initialisation, several seeds."""
+    """Autoencoders from random and data-set initialisation, several seeds; speedup to a fixed
+    target (censored runs flagged), losses, convergence, pruning, noise rejection."""
     wildcard_constraints:
         dataset=P3_WILDCARD,
     input:
@@ -44,17 +45,20 @@ rule p3_covinit:
     resources:
         mem_mb=3000,
     shell:
-        cg("analysis.covinit", inputs=["data"], outputs=[*P3_TRAIN_TABLES, *P3_TIMING_TABLES])
+        cg("spectral.covinit", inputs=["data"], outputs=[*P3_TRAIN_TABLES, *P3_TIMING_TABLES])
 
 
 rule p3_spectral:
-    """SVD, Fourier, overlap and subspace analyses of the trained weights; claims."""
+    """SVD, Fourier, overlap and subspace (k at eigenvalue gaps) analyses of the trained weights,
+    covariance-spectrum solvability measures; P3 measurements."""
     wildcard_constraints:
         dataset=P3_WILDCARD,
     input:
         data=p3_data,
         weights=path("p3_table", dataset="{dataset}", table="weights"),
         speedup=path("p3_table", dataset="{dataset}", table="speedup"),
+        losses=path("p3_table", dataset="{dataset}", table="losses"),
+        pruning=path("p3_table", dataset="{dataset}", table="pruning"),
     output:
         **{t: path("p3_table", dataset="{dataset}", table=t) for t in P3_SPECTRAL_TABLES},
         claims=path("claims_part", name="p3_{dataset}"),
@@ -66,7 +70,7 @@ rule p3_spectral:
     conda:
         CONDA_ENV
     shell:
-        cg("analysis.spectral", inputs=["data", "weights", "speedup"],
+        cg("spectral.spectral", inputs=["data", "weights", "speedup", "losses", "pruning"],
            outputs=[*P3_SPECTRAL_TABLES, "claims"])
 
 
@@ -79,13 +83,13 @@ rule figure_p3:
         **{t: path("p3_timing", dataset="{dataset}", table=t) for t in P3_TIMING_TABLES},
     output:
         training=report(path("figure", name="p3_{dataset}_training"),
-                        caption="../report/p3_training.rst", category="P3 spectra",
+                        caption="../report/p3_training.rst", category="5. P3 spectra",
                         subcategory="{dataset}"),
         spectra=report(path("figure", name="p3_{dataset}_spectra"),
-                       caption="../report/p3_spectra.rst", category="P3 spectra",
+                       caption="../report/p3_spectra.rst", category="5. P3 spectra",
                        subcategory="{dataset}"),
         reconstructions=report(path("figure", name="p3_{dataset}_reconstructions"),
-                               caption="../report/p3_reconstructions.rst", category="P3 spectra",
+                               caption="../report/p3_reconstructions.rst", category="5. P3 spectra",
                                subcategory="{dataset}"),
     params:
         json=lambda w: p3_params(w, "plots/spectral", "plots/style"),
@@ -95,11 +99,74 @@ rule figure_p3:
     conda:
         CONDA_ENV
     shell:
-        cg("analysis.spectral-figures",
+        cg("spectral.spectral-figures",
            inputs=[t for t in [*P3_TRAIN_TABLES, *P3_SPECTRAL_TABLES, *P3_TIMING_TABLES] if t != "weights"],
            outputs=P3_FIGURES)
 
 
+rule p3_rbm:
+    """SVD / Fourier / low-pass overlap of the P1 RBMs (every training seed) against a null."""
+    wildcard_constraints:
+        rbm="|".join(P3_RBMS) if P3_RBMS else "^$",
+    input:
+        rbm=p3_rbm_models,
+    output:
+        **{t: path("p3_rbm_table", rbm="{rbm}", table=t) for t in P3_RBM_TABLES},
+        claims=path("claims_part", name="p3_rbm_{rbm}"),
+    params:
+        json=p3_rbm_params,
+    log:
+        path("log", name="p3_rbm_{rbm}"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("spectral.rbm-spectral", inputs=["rbm"], outputs=[*P3_RBM_TABLES, "claims"])
+
+
+rule figure_p3_rbm:
+    wildcard_constraints:
+        rbm="|".join(P3_RBMS) if P3_RBMS else "^$",
+    input:
+        **{t: path("p3_rbm_table", rbm="{rbm}", table=t) for t in P3_RBM_TABLES},
+    output:
+        figure=report(path("figure", name="p3_rbm_{rbm}"), caption="../report/p3_rbm.rst",
+                      category="5. P3 spectra", subcategory="RBM"),
+    params:
+        json=lambda w: p3_rbm_params(w, "plots/spectral", "plots/style"),
+    log:
+        path("log", name="figure_p3_rbm_{rbm}"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("spectral.rbm-figure", inputs=P3_RBM_TABLES, outputs=["figure"])
+
+
+rule p3_solvability:
+    """The covariance-spectrum solvability measures of every dataset: one table, one figure."""
+    input:
+        solvability=[path("p3_table", dataset=d, table="solvability") for d in P3_DATASETS],
+        covariance=[path("p3_table", dataset=d, table="covariance") for d in P3_DATASETS],
+    output:
+        table=path("p3_solvability"),
+        figure=report(path("figure", name="p3_solvability"), caption="../report/p3_solvability.rst",
+                      category="5. P3 spectra"),
+    params:
+        json=params_json({"pdf": config["figures"]["pdf"], "seed": config["seed"]},
+                         fp("plots/spectral", "plots/style", "stages/spectral")),
+    log:
+        path("log", name="p3_solvability"),
+    threads: 1
+    conda:
+        CONDA_ENV
+    shell:
+        cg("spectral.solvability", inputs=["solvability", "covariance"], outputs=["table", "figure"])
+
+
 ALL_TARGETS += [path("figure", name=f"p3_{d}_{f}") for d in P3_DATASETS for f in P3_FIGURES]
 CLAIM_FILES += [path("claims_part", name=f"p3_{d}") for d in P3_DATASETS]
+ALL_TARGETS += [path("figure", name=f"p3_rbm_{r}") for r in P3_RBMS]
+ALL_TARGETS += [path("figure", name="p3_solvability")] if P3_DATASETS else []
+CLAIM_FILES += [path("claims_part", name=f"p3_rbm_{r}") for r in P3_RBMS]
 BENCHMARKS += [path("benchmark", name=f"p3_covinit_{d}") for d in P3_DATASETS]

@@ -57,6 +57,9 @@ def binder_crossings(table: pd.DataFrame, t_window: tuple[float, float] | None =
         u1, e1 = c1.loc[T, "value"].values, np.nan_to_num(c1.loc[T, "error"].values)
         u2, e2 = c2.loc[T, "value"].values, np.nan_to_num(c2.loc[T, "error"].values)
         t0 = _crossing(T, u1, u2)
+        # A parametric bootstrap, hand-written on purpose: the inputs are U4 estimates with
+        # errors, not raw observations, so there is nothing for scipy.stats.bootstrap to
+        # resample.
         boots = np.array([
             _crossing(T, u1 + rng.normal(0, 1, T.size) * e1, u2 + rng.normal(0, 1, T.size) * e2)
             for _ in range(n_boot)

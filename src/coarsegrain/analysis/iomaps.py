@@ -318,26 +318,43 @@ def locality_contrast(a, b, statistic: str = "median", n_boot: int = 1000,
 
     Parameters
     ----------
-    a, b : per-unit values (e.g. RG and RBM block fractions)
+    a, b : per-unit values (e.g. RG and RBM block fractions), any shape (flattened); NaNs are
+        ignored by the statistic
     statistic : "median" or "mean"
+    n_boot : bootstrap resamples (each set resampled on its own, with replacement)
+    seed : seeds the resampling
 
     Returns
     -------
-    dict with a, b (the statistic of each set), diff (a − b), error (bootstrap std of diff),
-    p_greater (bootstrap share of resamples with diff ≤ 0, i.e. a one-sided p-value for a > b)
+    dict with a, b (the statistic of each set), diff (a − b), error (bootstrap standard error
+    of diff), ci_low, ci_high (95 % percentile interval of diff), p_greater (bootstrap share of
+    resamples with diff ≤ 0, i.e. a one-sided p-value for a > b). With fewer than two values
+    in a set, its spread is unknown: error, interval and p_greater are NaN.
     """
+    from scipy.stats import bootstrap
+
     f = {"median": np.nanmedian, "mean": np.nanmean}.get(statistic)
     if f is None:
         raise ValueError(f"statistic must be 'median' or 'mean'; got {statistic!r}")
+    if int(n_boot) < 2:
+        raise ValueError(f"n_boot must be an integer >= 2; got {n_boot!r}")
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
     if a.size == 0 or b.size == 0:
         raise ValueError("both sets of values must be non-empty")
-    rng = make_rng(seed, "locality-contrast")
-    diffs = np.array([f(a[rng.integers(0, a.size, a.size)]) - f(b[rng.integers(0, b.size, b.size)])
-                      for _ in range(n_boot)])
-    return dict(a=float(f(a)), b=float(f(b)), diff=float(f(a) - f(b)),
-                error=float(diffs.std(ddof=1)), p_greater=float(np.mean(diffs <= 0)))
+    out = dict(a=float(f(a)), b=float(f(b)), diff=float(f(a) - f(b)), error=np.nan,
+               ci_low=np.nan, ci_high=np.nan, p_greater=np.nan)
+    if a.size < 2 or b.size < 2:
+        return out
+    # scipy's two-sample bootstrap: each set resampled independently (paired=False).
+    res = bootstrap((a, b), lambda x, y, axis: f(x, axis=axis) - f(y, axis=axis),
+                    paired=False, vectorized=True, n_resamples=int(n_boot),
+                    method="percentile", confidence_level=0.95,
+                    random_state=make_rng(seed, "locality-contrast"))
+    out.update(error=float(res.standard_error), ci_low=float(res.confidence_interval.low),
+               ci_high=float(res.confidence_interval.high),
+               p_greater=float(np.mean(res.bootstrap_distribution <= 0)))
+    return out
 
 
 def maps_on_lattice(maps: np.ndarray, lattice_shape: tuple[int, ...]) -> np.ndarray:

@@ -524,6 +524,42 @@ def subspace_agreement_curve(cov_vectors, W, ks: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["k", "mean_cos2", "min_cos2", "random_baseline"])
 
 
+def eigengap_ks(eigenvalues, n_gaps: int = 3, k_max: int | None = None,
+                rel_floor: float = 1e-10) -> list[int]:
+    """Subspace dimensions k that sit at the largest gaps of a spectrum.
+
+    A top-k subspace is only well defined when ``λ_k > λ_{k+1}`` clearly (a near-degenerate
+    pair split at k makes the subspace, and its agreement with anything, unstable). The gap at k
+    is ``log(λ_k / λ_{k+1})`` (relative, so that the steep head of a spectrum does not hide the
+    gaps further down); the ``n_gaps`` largest for ``1 ≤ k ≤ k_max`` are returned.
+
+    Parameters
+    ----------
+    eigenvalues : (n,) descending, ≥ 0
+    n_gaps : how many ks to return (fewer if the spectrum is shorter)
+    k_max : largest k considered (default n − 1)
+    rel_floor : eigenvalues below ``rel_floor · λ_1`` count as zero and are not split from one
+        another
+
+    Returns
+    -------
+    list of int, ascending
+    """
+    lam = np.asarray(as_numpy(eigenvalues), dtype=float).ravel()
+    if lam.size < 2 or np.any(np.diff(lam) > 1e-12 * max(abs(lam[0]), 1e-300)):
+        raise ValueError(f"eigenvalues must be a descending array of length >= 2; got {lam[:5]}...")
+    if int(n_gaps) < 1:
+        raise ValueError(f"n_gaps must be >= 1; got {n_gaps!r}")
+    k_max = lam.size - 1 if k_max is None else min(int(k_max), lam.size - 1)
+    if k_max < 1:
+        raise ValueError(f"k_max must be >= 1; got {k_max!r}")
+    floor = rel_floor * max(lam[0], 1e-300)
+    lam = np.maximum(lam, floor)
+    gaps = np.log(lam[:k_max] / lam[1:k_max + 1])   # gaps[k-1] is the gap after k modes
+    order = np.argsort(-gaps, kind="stable")[: int(n_gaps)]
+    return sorted(int(i) + 1 for i in order if gaps[i] > 0)
+
+
 # ----------------------------------------------------------------------------- tables
 
 

@@ -1,9 +1,9 @@
 """Download, verify and extract dataset files without ever leaving a partial file behind.
 
-Every file that lands in a cache folder went through the same steps: it is streamed into a
-temporary file in the destination folder, its length is checked against the server's
-``Content-Length`` and the expected size, its sha256 (or a caller's ``verify`` function) is
-checked, and only then is it renamed into place. Archives are unpacked into a temporary folder
+Every file that lands in a cache folder went through the same steps: it is streamed (by pooch's
+downloaders; see :func:`download`) into a temporary file in the destination folder, a transfer
+shorter than the server's ``Content-Length`` is refused, its size, sha256 and a caller's
+``verify`` function are checked, and only then is it renamed into place. Archives are unpacked into a temporary folder
 next to the destination, refusing members that would escape it (absolute paths, ``..``, links,
 devices), and renamed into place once complete.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import logging
 import os
 import shutil
@@ -25,7 +24,7 @@ import stat
 import tarfile
 import tempfile
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -128,6 +127,83 @@ def tree_sha256(root: str | os.PathLike, files: list[Path] | None = None) -> str
 # ----------------------------------------------------------------------------- download
 
 
+class _VerifyingWriter:
+    """The file object a downloader writes into: hashes and counts the bytes as they arrive
+    and enforces the overall time limit, so nothing is read twice and a trickling server is
+    abandoned mid-transfer."""
+
+    def __init__(self, f, url: str, max_seconds: float | None):
+        self.f, self.url, self.max_seconds = f, url, max_seconds
+        self.h = hashlib.sha256()
+        self.got = 0
+        self.t0 = time.monotonic()
+
+    def write(self, chunk: bytes) -> int:
+        self.f.write(chunk)
+        self.h.update(chunk)
+        self.got += len(chunk)
+        if self.max_seconds is not None and time.monotonic() - self.t0 > self.max_seconds:
+            raise DownloadError(f"{self.url}: transfer exceeded {self.max_seconds} s "
+                                f"({self.got} bytes received); giving up")
+        return len(chunk)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _copy_local(url: str, out: _VerifyingWriter) -> None:
+    """file:// URLs (local mirrors, tests): pooch has no downloader for them."""
+    path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                out.write(chunk)
+    except OSError as exc:
+        raise DownloadError(f"{url}: download failed ({exc.strerror or exc})") from exc
+
+
+def _pooch_transfer(url: str, out: _VerifyingWriter, timeout: float, progress: bool) -> None:
+    """Stream ``url`` into ``out`` with pooch's downloader for its protocol (http, https, ftp,
+    sftp, doi), translating requests' exceptions into :class:`DownloadError`."""
+    import pooch
+    import requests
+    from tqdm.auto import tqdm
+
+    class _Bar(tqdm):
+        # pooch tests ``if progressbar:`` before it sets the total, which tqdm refuses.
+        def __bool__(self):
+            return True
+
+    # pooch fills in the total from Content-Length; mininterval keeps stage logs short.
+    bar = (_Bar(unit="B", unit_scale=True, mininterval=5, desc=url.rsplit("/", 1)[-1])
+           if progress else False)
+    try:
+        downloader = pooch.downloaders.choose_downloader(url, progressbar=bar)
+    except ValueError as exc:
+        if bar:
+            bar.close()
+        raise ValueError(f"url={url!r} is not allowed: use http(s)://, ftp://, sftp://, "
+                         "doi: or file://") from exc
+    if isinstance(downloader, pooch.HTTPDownloader):
+        downloader = pooch.HTTPDownloader(progressbar=bar, timeout=timeout)
+    elif isinstance(downloader, pooch.FTPDownloader):
+        downloader = pooch.FTPDownloader(progressbar=bar, timeout=timeout)
+    try:
+        downloader(url, out, None)
+    except requests.exceptions.HTTPError as exc:
+        r = exc.response
+        raise DownloadError(f"{url}: download failed (HTTP {r.status_code} {r.reason})") from exc
+    except requests.exceptions.ChunkedEncodingError as exc:
+        # urllib3 enforces Content-Length: fewer bytes than announced end up here.
+        raise DownloadError(f"{url}: truncated download ({out.got} bytes received; {exc})"
+                            ) from exc
+    except (requests.exceptions.RequestException, OSError, EOFError) as exc:
+        raise DownloadError(f"{url}: download failed ({exc})") from exc
+    finally:
+        if bar:
+            bar.close()
+
+
 def download(
     url: str,
     dest: str | os.PathLike,
@@ -136,17 +212,27 @@ def download(
     verify: Callable[[Path], None] | None = None,
     timeout: float = 10.0,
     max_seconds: float | None = None,
+    progress: bool = False,
 ) -> Path:
     """Stream ``url`` to ``dest``, verify it, and rename it into place.
 
+    The transfer itself is pooch's (:mod:`pooch.downloaders`: requests for HTTP(S), plus FTP,
+    SFTP and DOI repositories such as Zenodo); ``file://`` URLs are copied directly. The rest
+    is kept here because pooch's ``retrieve`` cannot do it: several mirrors per file (the
+    callers loop over them), a size check, a caller's ``verify`` run *before* the file appears
+    (MNIST checks the decompressed bytes, which is the only checksum identical on every
+    mirror), an overall time limit, always replacing ``dest`` rather than trusting a cached
+    copy, and errors that name the URL and what was expected.
+
     Parameters
     ----------
-    url : http(s):// or file:// URL
+    url : http(s)://, ftp://, sftp://, doi:<DOI>/<file name> or file:// URL
     dest : final path; its folder is created. An existing ``dest`` is replaced only on success.
     sha256, size : expected hex digest and length in bytes (checked when given).
     verify : extra check called with the temporary path before the rename; it raises to reject.
-    timeout : seconds for the connection and for each read (``urllib`` socket timeout).
+    timeout : seconds for the connection and for each read.
     max_seconds : overall limit on the transfer (a server trickling bytes is abandoned).
+    progress : show a byte-count progress bar (with the total the server announces) on stderr
 
     Returns
     -------
@@ -159,47 +245,26 @@ def download(
         unreachable host, HTTP error, timeout, or fewer bytes than ``Content-Length``.
     ChecksumError
         wrong size or sha256. In every failure case no file is left at ``dest`` or next to it.
+    ValueError
+        a URL scheme that no downloader handles.
     """
     dest = Path(dest)
-    t0 = time.monotonic()
     with atomic_path(dest, suffix=".part") as tmp:
-        h = hashlib.sha256()
-        got = 0
-        length = None
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:  # noqa: S310
-                length = resp.headers.get("Content-Length")
-                length = int(length) if length is not None and length.isdigit() else None
-                if size is not None and length is not None and length != size:
-                    raise ChecksumError(f"{url}: server announces {length} bytes, expected {size}")
-                while chunk := resp.read(_CHUNK):
-                    out.write(chunk)
-                    h.update(chunk)
-                    got += len(chunk)
-                    if max_seconds is not None and time.monotonic() - t0 > max_seconds:
-                        raise DownloadError(f"{url}: transfer exceeded {max_seconds} s "
-                                            f"({got} bytes received); giving up")
-        except http.client.IncompleteRead as exc:
-            raise DownloadError(f"{url}: truncated download ({got + len(exc.partial)} bytes "
-                                f"received, {length} announced)") from exc
-        except urllib.error.HTTPError as exc:
-            raise DownloadError(f"{url}: download failed (HTTP {exc.code} {exc.reason})") from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError,
-                http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DownloadError(f"{url}: download failed ({reason})") from exc
-        if length is not None and got != length:
-            raise DownloadError(f"{url}: truncated download ({got} bytes received, "
-                                f"{length} announced)")
-        if size is not None and got != size:
-            raise ChecksumError(f"{url}: {got} bytes received, expected {size}")
-        seen = h.hexdigest()
+        with open(tmp, "wb") as f:
+            out = _VerifyingWriter(f, url, max_seconds)
+            if url.startswith("file:"):
+                _copy_local(url, out)
+            else:
+                _pooch_transfer(url, out, timeout, progress)
+        if size is not None and out.got != size:
+            raise ChecksumError(f"{url}: {out.got} bytes received, expected {size}")
+        seen = out.h.hexdigest()
         if sha256 is not None and seen != sha256.lower():
             raise ChecksumError(f"{url}: sha256 {seen}, expected {sha256.lower()}")
         if verify is not None:
             verify(tmp)
-    log.info("downloaded %s (%d bytes, sha256 %s) in %.1f s", url, got, seen,
-             time.monotonic() - t0)
+    log.info("downloaded %s (%d bytes, sha256 %s) in %.1f s", url, out.got, seen,
+             time.monotonic() - out.t0)
     return dest
 
 

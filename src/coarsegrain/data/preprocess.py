@@ -172,7 +172,8 @@ def load_images(paths: Sequence[str | os.PathLike], size: int | Sequence[int],
 
     oh, ow = _size2(size)
     out = np.empty((len(paths), oh, ow), dtype=np.float64)
-    for i, p in enumerate(tqdm(paths, desc=desc, mininterval=5, disable=len(paths) < 200)):
+    for i, p in enumerate(tqdm(paths, desc=desc, total=len(paths), mininterval=5, smoothing=0.1,
+                               disable=len(paths) < 200)):
         out[i] = load_grey_image(p, (oh, ow))
     return normalize(out, mode, threshold)
 

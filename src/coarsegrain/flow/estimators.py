@@ -147,6 +147,8 @@ def estimate_temperature(values, table: pd.DataFrame, observable: str = "energy"
     T, curve, cerr = _curve(table, observable, size)
     t_hat, clipped = invert_curve(T, curve, v.mean())
     rng = make_rng(seed, "physics-thermometer", observable)
+    # Hand-written rather than scipy.stats.bootstrap: each replica also perturbs the Monte
+    # Carlo curve by its errors (a parametric part), which scipy's resampling cannot express.
     boots = np.empty(n_boot)
     use_err = table_errors and np.all(np.isfinite(cerr))
     for i in range(n_boot):
@@ -277,3 +279,158 @@ def layer_temperatures(rbm_layers: Mapping | None = None, rg_layers: Mapping | N
     frames = [temperature_table(groups, key="layer", kind=kind, **kwargs)
               for kind, groups in (("rbm", rbm_layers), ("rg", rg_layers)) if groups]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# ----------------------------------------------------------------------------- Δ references
+
+
+def delta_fit(configs, operator: str = "spin", *, rmin: int = 1, rmax: int | None = None,
+              form: str = "torus", kappa: float = 1.0, n_groups: int = 10, n_boot: int = 100,
+              seed: int = 0) -> dict:
+    """Δ of one set of configurations with the fit the flow correlator stage uses.
+
+    This is :func:`coarsegrain.analysis.correlators.scaling_dimension` with ``n_groups`` capped
+    at the number of configurations; call it for flow steps and Monte Carlo references alike so
+    the two are measured the same way (same L, same fit window and form).
+
+    Parameters
+    ----------
+    configs : (n, L, L) or (n, N) configurations
+    operator : "spin" or "energy"
+    rmin, rmax, form, kappa, n_groups, n_boot, seed : see ``scaling_dimension``
+
+    Returns
+    -------
+    the ``scaling_dimension`` dict: delta, delta_err (jackknife), chi2_dof, ..., table
+    """
+    from coarsegrain.analysis.correlators import scaling_dimension
+
+    configs = np.asarray(configs)
+    if configs.ndim < 2 or configs.shape[0] < 2:
+        raise ValueError(f"configs must hold >= 2 configurations (n, *lattice); got shape "
+                         f"{configs.shape}")
+    return scaling_dimension(configs, operator, rmin=int(rmin), rmax=rmax, form=form,
+                             kappa=float(kappa), n_groups=min(int(n_groups), configs.shape[0]),
+                             n_boot=int(n_boot), seed=int(seed))
+
+
+def mc_delta_reference(mc_configs: Mapping, temperature: float, temperature_error: float = 0.0,
+                       *, operator: str = "spin", lattice_shape=None, **fit) -> dict:
+    """Monte Carlo Δ at a flow's end temperature, measured exactly as the flow's Δ is.
+
+    At small L a fitted Δ mostly tracks temperature (at L = 10, Δ_σ goes from ≈ 0.04 at T = 2.0
+    to ≈ 0.2 at T = 2.4), so a flow's Δ must be compared with Monte Carlo Δ on the same lattice,
+    with the same fit, at the temperature the flow ends at — not with the exact 1/8.
+
+    Method: Δ(T_i) ± σ_i is fitted (:func:`delta_fit`, the same ``fit`` settings as for the
+    flow) at every Monte Carlo temperature T_i and interpolated linearly in T to the flow's end
+    temperature T_f. Error: the interpolated statistical error √((1−t)² σ_i² + t² σ_{i+1}²)
+    and the temperature uncertainty |Δ(T_f + δT) − Δ(T_f − δT)| / 2 added in quadrature.
+
+    Parameters
+    ----------
+    mc_configs : mapping temperature → Monte Carlo configurations (n, *lattice_shape) at that
+        temperature, on the flow's lattice; at least one temperature (two to interpolate)
+    temperature : the flow's end temperature T_f (e.g. the calibrated thermometer or the
+        energy estimator at the last flow steps)
+    temperature_error : its uncertainty δT (>= 0)
+    operator : "spin" or "energy"
+    lattice_shape : the flow's lattice shape; if given, every Monte Carlo set must match it
+    fit : :func:`delta_fit` keywords (rmin, rmax, form, kappa, n_groups, n_boot, seed)
+
+    Returns
+    -------
+    dict: delta, error, error_stat, error_temperature, temperature, temperature_error,
+    extrapolated (T_f ± δT reaches outside the Monte Carlo temperatures: Δ is then clamped to
+    the nearest one's), operator, lattice_shape, table (DataFrame, one row per Monte Carlo
+    temperature: temperature, delta, delta_err, chi2_dof, n)
+    """
+    if not isinstance(mc_configs, Mapping) or not mc_configs:
+        raise ValueError("mc_configs must be a non-empty mapping temperature -> configurations")
+    T_f, dT = float(temperature), float(temperature_error)
+    if not np.isfinite(T_f) or T_f <= 0:
+        raise ValueError(f"temperature must be a finite number > 0; got {temperature!r}")
+    if not np.isfinite(dT) or dT < 0:
+        raise ValueError(f"temperature_error must be a finite number >= 0; got "
+                         f"{temperature_error!r}")
+    rows, shape = [], None if lattice_shape is None else tuple(int(s) for s in lattice_shape)
+    for T in sorted(mc_configs, key=float):
+        x = np.asarray(mc_configs[T])
+        if shape is None:
+            shape = tuple(x.shape[1:])
+        if tuple(x.shape[1:]) != shape:
+            raise ValueError(f"Monte Carlo configurations at T={T} have lattice shape "
+                             f"{tuple(x.shape[1:])}; expected {shape} (the flow's lattice)")
+        res = delta_fit(x, operator, **fit)
+        rows.append({"temperature": float(T), "delta": float(res["delta"]),
+                     "delta_err": float(res["delta_err"]),
+                     "chi2_dof": float(res.get("chi2_dof", np.nan)), "n": int(x.shape[0])})
+    table = pd.DataFrame(rows)
+    Ts, D, E = (table[c].to_numpy(float) for c in ("temperature", "delta", "delta_err"))
+
+    def interp(t):
+        if Ts.size == 1:
+            return D[0], E[0]
+        i = int(np.clip(np.searchsorted(Ts, t) - 1, 0, Ts.size - 2))
+        w = float(np.clip((t - Ts[i]) / (Ts[i + 1] - Ts[i]), 0.0, 1.0))
+        return (1 - w) * D[i] + w * D[i + 1], float(np.hypot((1 - w) * E[i], w * E[i + 1]))
+
+    delta, err_stat = interp(T_f)
+    err_T = abs(interp(T_f + dT)[0] - interp(T_f - dT)[0]) / 2 if dT > 0 else 0.0
+    return {"delta": float(delta), "error": float(np.hypot(err_stat, err_T)),
+            "error_stat": float(err_stat), "error_temperature": float(err_T),
+            "temperature": T_f, "temperature_error": dT,
+            "extrapolated": bool(T_f - dT < Ts[0] or T_f + dT > Ts[-1]),
+            "operator": operator, "lattice_shape": list(shape), "table": table}
+
+
+def compare_delta(flow_delta: float, flow_error: float, reference: Mapping) -> dict:
+    """Difference between a flow's Δ and its Monte Carlo reference (:func:`mc_delta_reference`).
+
+    Returns
+    -------
+    dict: difference (flow − reference), error (both errors in quadrature), n_sigma
+    (|difference| / error; inf when the error is 0 and the difference is not), reference,
+    reference_error, extrapolated
+    """
+    diff = float(flow_delta) - float(reference["delta"])
+    err = float(np.hypot(float(flow_error), float(reference["error"])))
+    n_sigma = abs(diff) / err if err > 0 else (0.0 if diff == 0 else np.inf)
+    return {"difference": diff, "error": err, "n_sigma": float(n_sigma),
+            "reference": float(reference["delta"]), "reference_error": float(reference["error"]),
+            "extrapolated": bool(reference.get("extrapolated", False))}
+
+
+def calibrated_rows(table: pd.DataFrame, calibration, *, method: str = "thermometer"
+                    ) -> pd.DataFrame:
+    """Append bias-corrected thermometer rows to a :func:`temperature_table` result.
+
+    Parameters
+    ----------
+    table : rows from :func:`temperature_table` / :func:`layer_temperatures`
+    calibration : a :class:`coarsegrain.flow.thermometer.CalibrationMap`, or a mapping lattice
+        size L → CalibrationMap (the thermometer of each lattice size has its own)
+    method : the rows to correct
+
+    Returns
+    -------
+    ``table`` plus, for every ``method`` row, a row with method ``<method>_calibrated``:
+    temperature and error from :meth:`CalibrationMap.correct`, spread = the calibrated
+    single-configuration resolution at that temperature, clipped = the reading lay beyond the
+    thermometer's unsaturated range (the value is then a bound).
+    """
+    rows = table[table["method"] == method]
+    if rows.empty:
+        return table
+    out = []
+    for size, grp in rows.groupby("lattice_size", sort=True):
+        cal = (calibration[int(size)] if isinstance(calibration, Mapping) else calibration)
+        c = cal.correct(grp["temperature"].to_numpy(float), grp["error"].to_numpy(float))
+        new = grp.copy()
+        new["method"] = f"{method}_calibrated"
+        new["temperature"] = c["temperature"].to_numpy()
+        new["error"] = c["error"].to_numpy()
+        new["spread"] = cal.resolution(c["temperature"].to_numpy())
+        new["clipped"] = c["clipped"].to_numpy()
+        out.append(new)
+    return pd.concat([table, *out], ignore_index=True)

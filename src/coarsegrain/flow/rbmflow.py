@@ -180,8 +180,8 @@ def flow_from_starts(rbm, lattice_shape: tuple[int, ...], n: int, starts: Iterab
 def coarse_shape(n_units: int, fine_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Lattice shape to read ``n_units`` hidden units as: a square for 2D inputs, a chain for 1D.
 
-    Hidden units carry no geometry of their own; like P1/P2 we read a layer of N/4 (2D) or N/2
-    (chain) units as the coarse lattice in row-major order.
+    Only the shape: where each unit sits on it, and with which sign, is decided by
+    :mod:`coarsegrain.flow.readout` (hidden units carry no geometry of their own).
     """
     if len(fine_shape) == 1:
         return (int(n_units),)
@@ -191,9 +191,13 @@ def coarse_shape(n_units: int, fine_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (side, side)
 
 
+READOUTS = ("placed", "reconstruction", "raw")
+
+
 def stack_outputs(layers, configs, *, sample: bool = True, seed: int = 0,
-                  include_input: bool = False) -> dict[int, np.ndarray]:
-    """Outputs of every layer of a stacked RBM, as configurations on the coarse lattices.
+                  include_input: bool = False, readout: str = "placed", sign_rule: str = "sum",
+                  reconstruct_sample: bool | None = None) -> dict[int, np.ndarray]:
+    """Outputs of every layer of a stacked RBM, read as configurations on a lattice.
 
     Parameters
     ----------
@@ -202,13 +206,27 @@ def stack_outputs(layers, configs, *, sample: bool = True, seed: int = 0,
     configs : ±1 input configurations (n, *lattice_shape)
     sample : draw h ~ p(h | v) at each layer (±1 outputs, int8); otherwise propagate the
         mean-field outputs (float32 in [−1, 1])
-    seed : seeds the sampling (one generator on the first layer's device)
+    seed : seeds the sampling (the upward pass draws from its own stream, so the hidden states
+        are the same for every ``readout``)
     include_input : also return the input as layer 0
+    readout : how a hidden layer becomes a lattice (see :mod:`coarsegrain.flow.readout`):
+        ``"placed"`` (default) — each unit sign-fixed by ``sign_rule`` and placed at its
+        receptive-field centre on the coarse lattice; ``"reconstruction"`` — the layer mapped back
+        down to the input lattice through the layers below; ``"raw"`` — row-major with raw signs
+        (not invariant under the model's symmetries; kept only to show the artefact)
+    sign_rule : "sum" or "max", see :func:`coarsegrain.flow.readout.unit_signs`
+    reconstruct_sample : with ``readout="reconstruction"``, sample on the way down (±1 int8
+        configurations) or propagate means (float32); default: the same as ``sample``
 
     Returns
     -------
-    dict layer (1-based) → array (n, *coarse_shape), coarse shape from :func:`coarse_shape`
+    dict layer (1-based) → array (n, *shape): the coarse lattice of :func:`coarse_shape` for
+    ``"placed"`` and ``"raw"``, the input lattice for ``"reconstruction"``
     """
+    from coarsegrain.flow.readout import reconstruct_visible, stack_readouts
+
+    if readout not in READOUTS:
+        raise ValueError(f"readout={readout!r} is not allowed; choose one of {READOUTS}")
     stack = as_stack(layers)
     configs = np.asarray(configs)
     n, shape = configs.shape[0], tuple(configs.shape[1:])
@@ -219,10 +237,27 @@ def stack_outputs(layers, configs, *, sample: bool = True, seed: int = 0,
     v = torch.as_tensor(configs.reshape(n, -1), dtype=first.W.dtype, device=device)
     units = _units(first)
     hs = stack.up((v + 1) / 2 if units == "01" else v, sample=sample, generator=gen)
+    if readout == "placed":
+        shapes, fine = [], shape
+        for h in hs:
+            fine = coarse_shape(h.shape[1], fine)
+            shapes.append(fine)
+        readers = stack_readouts(stack, shape, sign_rule=sign_rule, hidden_shapes=shapes)
+    down = sample if reconstruct_sample is None else bool(reconstruct_sample)
+    down_gen = torch_generator(seed, "stack-reconstruct", device=device)
     for k, h in enumerate(hs, start=1):
+        if readout == "reconstruction":
+            x = reconstruct_visible(stack, h, k, sample=down, generator=down_gen)
+            arr = (2 * x - 1 if units == "01" else x).cpu().numpy()
+            arr = np.rint(arr).astype(np.int8) if down else arr.astype(np.float32)
+            out[k] = arr.reshape((n, *shape))
+            continue
         arr = (2 * h - 1 if units == "01" else h).cpu().numpy()
         arr = np.rint(arr).astype(np.int8) if sample else arr.astype(np.float32)
-        out[k] = arr.reshape((n, *coarse_shape(arr.shape[1], shape)))
+        if readout == "placed":
+            out[k] = readers[k - 1].apply(arr)
+        else:
+            out[k] = arr.reshape((n, *coarse_shape(arr.shape[1], shape)))
     return out
 
 

@@ -308,7 +308,7 @@ def train_thermometer(configs, temperatures, *, grid=None, arch: str = "mlp",
     best = (np.inf, copy.deepcopy(th.net.state_dict()), 0)
     rows = []
     bar = tqdm(range(1, max_epochs + 1), desc=f"thermometer {th.lattice_shape}", unit="epoch",
-               disable=not progress, mininterval=5)
+               disable=not progress, mininterval=5, smoothing=0.1)
     for epoch in bar:
         th.net.train()
         perm = torch.randperm(x_tr.shape[0], generator=gen, device=device)
@@ -437,3 +437,183 @@ def calibration_curve(thermometer: Thermometer, configs, temperatures) -> pd.Dat
         "accuracy": g["correct"].mean(),
         "n": g.size(),
     }).reset_index()
+
+
+# ----------------------------------------------------------------------------- calibration maps
+
+CALIBRATION_COLUMNS = ["true_temperature", "n", "mean", "bias", "bias_err", "resolution",
+                       "slope", "frac_low_end", "frac_high_end", "saturated", "saturation"]
+
+
+def calibration_from_predictions(predicted, true_temperatures, grid=None, *,
+                                 min_slope: float = 0.3, edge: float | None = None
+                                 ) -> pd.DataFrame:
+    """Bias and resolution of temperature readings, per true temperature.
+
+    Parameters
+    ----------
+    predicted : thermometer readings (Σ_k p_k T_k per configuration), shape (n,), temperature
+        units (J / k_B)
+    true_temperatures : the temperature each configuration was sampled at, shape (n,); at least
+        two distinct values, each with at least two configurations
+    grid : the thermometer's class temperatures (default: the distinct true temperatures); its
+        ends are where readings pin
+    min_slope : a true temperature is *saturated* when the calibration curve is flatter than
+        this there (d mean / d T < min_slope: the reading moves by less than ``min_slope`` times
+        the temperature change, so it cannot tell neighbouring temperatures apart) and every
+        temperature between it and the nearer end of the table is saturated as well
+    edge : a reading is *pinned* at a grid end when it lies within ``edge`` of it (default: half
+        the smallest grid spacing)
+
+    Returns
+    -------
+    DataFrame, one row per true temperature (ascending), columns: ``true_temperature``, ``n``,
+    ``mean`` (mean reading), ``bias`` (mean − true), ``bias_err`` (standard error of the mean),
+    ``resolution`` (standard deviation of the readings, ddof=1), ``slope`` (d mean / d T, finite
+    differences, centred inside), ``frac_low_end``/``frac_high_end`` (fraction of readings pinned
+    at the lowest/highest grid temperature), ``saturated`` (bool) and ``saturation`` ("low",
+    "high" or ""). Row order and values depend only on the inputs.
+    """
+    pred = np.asarray(predicted, dtype=np.float64).ravel()
+    true = np.asarray(true_temperatures, dtype=np.float64).ravel()
+    if pred.size != true.size or pred.size == 0:
+        raise ValueError(f"predicted (size {pred.size}) and true_temperatures (size {true.size}) "
+                         "must be non-empty and of equal length")
+    if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(true))):
+        raise ValueError("predicted and true_temperatures must be finite")
+    if not (np.isfinite(min_slope) and min_slope >= 0):
+        raise ValueError(f"min_slope must be a finite number >= 0; got {min_slope!r}")
+    temps, inv, counts = np.unique(true, return_inverse=True, return_counts=True)
+    if temps.size < 2 or counts.min() < 2:
+        raise ValueError(f"true_temperatures need >= 2 distinct values with >= 2 readings each; "
+                         f"got {dict(zip(temps.tolist(), counts.tolist(), strict=True))}")
+    g = np.sort(np.asarray(temps if grid is None else grid, dtype=np.float64).ravel())
+    if edge is None:
+        edge = 0.5 * float(np.min(np.diff(g))) if g.size > 1 else 0.0
+    if not (np.isfinite(edge) and edge >= 0):
+        raise ValueError(f"edge must be a finite number >= 0; got {edge!r}")
+    sums = np.bincount(inv, pred)
+    mean = sums / counts
+    var = np.bincount(inv, (pred - mean[inv]) ** 2) / (counts - 1)
+    low = np.bincount(inv, (pred <= g[0] + edge).astype(float)) / counts
+    high = np.bincount(inv, (pred >= g[-1] - edge).astype(float)) / counts
+    slope = np.gradient(mean, temps)
+    flat = slope < min_slope
+    saturation = np.full(temps.size, "", dtype=object)
+    i = 0
+    while i < temps.size and flat[i]:
+        saturation[i] = "low"
+        i += 1
+    j = temps.size - 1
+    while j >= i and flat[j]:
+        saturation[j] = "high"
+        j -= 1
+    res = np.sqrt(var)
+    return pd.DataFrame({"true_temperature": temps, "n": counts.astype(np.int64), "mean": mean,
+                         "bias": mean - temps, "bias_err": res / np.sqrt(counts),
+                         "resolution": res, "slope": slope, "frac_low_end": low,
+                         "frac_high_end": high, "saturated": saturation != "",
+                         "saturation": saturation.astype(str)})
+
+
+def calibration_table(thermometer, configs, temperatures, **kwargs) -> pd.DataFrame:
+    """:func:`calibration_from_predictions` of a thermometer on held-out labelled configurations.
+
+    Parameters
+    ----------
+    thermometer : a :class:`Thermometer` (anything with ``expected_temperature(configs)`` and
+        ``temperatures``)
+    configs : held-out Monte Carlo configurations (n, *lattice_shape), never seen in training
+    temperatures : their true temperatures, shape (n,)
+    kwargs : ``min_slope``, ``edge``
+    """
+    return calibration_from_predictions(thermometer.expected_temperature(configs), temperatures,
+                                        thermometer.temperatures, **kwargs)
+
+
+class CalibrationMap:
+    """Bias correction and resolution of a thermometer, from its calibration table.
+
+    Method: the calibration curve ``mean(T)`` over the unsaturated true temperatures is made
+    monotone (isotonic regression) and inverted by linear interpolation
+    (:func:`coarsegrain.flow.estimators.invert_curve`): a reading ``r`` is corrected to the
+    temperature ``T`` whose mean reading is ``r``. Readings beyond the unsaturated range map to
+    its ends and are flagged ``clipped`` (the corrected value is then a bound, not an estimate).
+    If fewer than two temperatures are unsaturated the whole table is used.
+
+    Parameters
+    ----------
+    table : a DataFrame from :func:`calibration_from_predictions` / :func:`calibration_table`
+    """
+
+    def __init__(self, table: pd.DataFrame):
+        missing = set(CALIBRATION_COLUMNS) - set(table.columns)
+        if missing:
+            raise ValueError(f"calibration table lacks columns {sorted(missing)}")
+        t = table.sort_values("true_temperature").reset_index(drop=True)
+        self.table = t
+        usable = t[~t["saturated"].astype(bool)]
+        self.usable = usable if len(usable) >= 2 else t
+        self.range = (float(self.usable["true_temperature"].iloc[0]),
+                      float(self.usable["true_temperature"].iloc[-1]))
+
+    def _inverse_slope(self, T: np.ndarray) -> np.ndarray:
+        """d mean / d T of the monotone curve at temperatures ``T`` (piecewise constant)."""
+        Tu = self.usable["true_temperature"].to_numpy(float)
+        from scipy.optimize import isotonic_regression
+
+        fit = isotonic_regression(self.usable["mean"].to_numpy(float), increasing=True).x
+        seg = np.clip(np.searchsorted(Tu, T, side="right") - 1, 0, Tu.size - 2)
+        return (fit[seg + 1] - fit[seg]) / (Tu[seg + 1] - Tu[seg])
+
+    def correct(self, reading, error=None) -> pd.DataFrame:
+        """Bias-corrected temperatures of thermometer readings.
+
+        Parameters
+        ----------
+        reading : readings (e.g. mean thermometer temperature of a flow step), shape (m,)
+        error : their standard errors, shape (m,) or scalar (default 0)
+
+        Returns
+        -------
+        DataFrame with columns reading, temperature (corrected), error (the reading's error and
+        the calibration curve's own standard error at that temperature, in quadrature, divided
+        by the local slope of the curve; inf where the curve is flat), clipped (bool)
+        """
+        from coarsegrain.flow.estimators import invert_curve
+
+        r = np.atleast_1d(np.asarray(reading, dtype=np.float64))
+        e = np.broadcast_to(np.asarray(0.0 if error is None else error, dtype=np.float64),
+                            r.shape)
+        Tu = self.usable["true_temperature"].to_numpy(float)
+        T, clipped = invert_curve(Tu, self.usable["mean"].to_numpy(float), r)
+        cal = np.interp(T, Tu, self.usable["bias_err"].to_numpy(float))
+        slope = self._inverse_slope(T)
+        with np.errstate(divide="ignore"):
+            err = np.where(slope > 0, np.hypot(e, cal) / np.where(slope > 0, slope, 1.0),
+                           np.inf)
+        return pd.DataFrame({"reading": r, "temperature": T, "error": err,
+                             "clipped": np.asarray(clipped, dtype=bool)})
+
+    def resolution(self, temperature, corrected: bool = True) -> np.ndarray:
+        """Spread of single-configuration readings at true ``temperature`` (linear interpolation
+        of the table, clamped at its ends).
+
+        ``corrected=False``: in reading units (the table's ``resolution``); ``corrected=True``:
+        divided by the local slope of the calibration curve, i.e. in true-temperature units —
+        the temperature difference one configuration's reading cannot resolve, to be used as
+        the "near T_c" tolerance (inf where the curve is flat).
+        """
+        T = np.atleast_1d(np.asarray(temperature, dtype=np.float64))
+        t = self.table
+        res = np.interp(T, t["true_temperature"].to_numpy(float), t["resolution"].to_numpy(float))
+        if not corrected:
+            return res
+        slope = self._inverse_slope(np.clip(T, *self.range))
+        with np.errstate(divide="ignore"):
+            return np.where(slope > 0, res / np.where(slope > 0, slope, 1.0), np.inf)
+
+    def is_saturated(self, temperature) -> np.ndarray:
+        """True where ``temperature`` lies outside the unsaturated range of the table."""
+        T = np.atleast_1d(np.asarray(temperature, dtype=np.float64))
+        return (T < self.range[0]) | (T > self.range[1])

@@ -7,9 +7,11 @@ sampling at L ≥ 32 affordable.
 
 Time unit: one Wolff *sweep* is a fixed number of clusters, ``clusters_per_sweep =
 max(1, round(N / ⟨|C|⟩))``, so that a sweep flips N spins on average. ``⟨|C|⟩`` is measured once
-after a short warm-up and then kept fixed: a data-dependent number of clusters per sweep (e.g.
-"until N spins flipped") would be a stopping rule correlated with the state and could bias the
-stationary distribution.
+after a warm-up and then kept fixed: a data-dependent number of clusters per sweep (e.g. "until N
+spins flipped") would be a stopping rule correlated with the state and could bias the stationary
+distribution. The warm-up is counted in flipped spins, not clusters: from a random start near T_c
+the first clusters hold ~10 sites, so a warm-up of a few hundred clusters leaves the lattice
+disordered and would make ``clusters_per_sweep`` ~100× too large at L = 128.
 
 Kernels are compiled with numba and draw their random numbers from a
 :class:`numpy.random.Generator` passed in, so results are reproducible from
@@ -181,7 +183,8 @@ class ClusterSweeps:
         Parameters
         ----------
         clusters_per_sweep : the sweep length, or None to :meth:`calibrate` it
-        warmup : clusters per chain for :meth:`calibrate` (ignored when the length is given)
+        warmup : minimum clusters per chain for :meth:`calibrate` (ignored when the length is
+            given)
 
         Raises
         ------
@@ -206,12 +209,37 @@ class ClusterSweeps:
             return self.last_sizes.mean(axis=1) / self.N
         return np.full(self.n_chains, np.nan)
 
+    #: Warm-up length of :meth:`calibrate`, in flipped spins per site of every chain.
+    WARMUP_FLIPS_PER_SITE = 20.0
+    #: Length of the ⟨|C|⟩ measurement of :meth:`calibrate`, in expected flipped spins per site.
+    MEASURE_FLIPS_PER_SITE = 5.0
+
     def calibrate(self, warmup: int = 200) -> int:
-        """Flip ``warmup`` clusters per chain, then set the sweep length from the mean size of a
-        further ``warmup`` clusters. Returns the new ``clusters_per_sweep``."""
+        """Warm up, then set the sweep length from the mean cluster size.
+
+        The warm-up flips clusters until every chain has flipped at least
+        ``WARMUP_FLIPS_PER_SITE · N`` spins (and at least ``warmup`` clusters). ``⟨|C|⟩`` is then
+        the mean size over a fixed number of further clusters per chain,
+        ``max(warmup, ceil(MEASURE_FLIPS_PER_SITE · N / s))`` with ``s`` the mean size at the end
+        of the warm-up. Sets and returns ``clusters_per_sweep = max(1, round(N / ⟨|C|⟩))``.
+
+        Parameters
+        ----------
+        warmup : minimum clusters per chain in the warm-up and in the measurement (≥ 10 is used)
+        """
         warmup = max(int(warmup), 10)
-        self.flip(warmup)
+        target = self.WARMUP_FLIPS_PER_SITE * self.N
         sizes = self.flip(warmup)
+        flipped = sizes.sum(axis=1)
+        while flipped.min() < target:
+            # Clusters grow as the lattice orders, so each batch is sized to flip about N/2
+            # spins at the current mean size: a batch sized from the small early clusters could
+            # otherwise flip hundreds of N once the lattice has ordered.
+            batch = max(1, math.ceil(0.5 * self.N / sizes.mean()))
+            sizes = self.flip(batch)
+            flipped += sizes.sum(axis=1)
+        n_measure = max(warmup, math.ceil(self.MEASURE_FLIPS_PER_SITE * self.N / sizes.mean()))
+        sizes = self.flip(n_measure)
         self.clusters_per_sweep = max(1, round(self.N / sizes.mean()))
         return self.clusters_per_sweep
 
@@ -235,8 +263,8 @@ class WolffIsing2D(ClusterSweeps):
     rng : numpy Generator driving everything (defaults to ``make_rng(seed, "wolff", L, T)``)
     seed : used only when ``rng`` is None
     start : "auto" (all-up below T_c, random above), "random" or "cold"
-    clusters_per_sweep : fix the sweep length; None calibrates it from ``warmup`` clusters
-    warmup : clusters per chain flipped (and discarded) before measuring ⟨|C|⟩ for calibration
+    clusters_per_sweep : fix the sweep length; None calibrates it (:meth:`ClusterSweeps.calibrate`)
+    warmup : minimum clusters per chain in the calibration's warm-up and in its ⟨|C|⟩ measurement
 
     Attributes
     ----------

@@ -14,7 +14,7 @@ import math
 
 import mpmath as mp
 import numpy as np
-from scipy.special import ellipk
+from scipy.special import ellipkm1
 
 from coarsegrain.lattice.ising2d import T_CRITICAL
 
@@ -51,9 +51,13 @@ def onsager_energy(T):
     κ = 2 sinh 2K / cosh² 2K, K = 1/T (K(κ) the complete elliptic integral of modulus κ)."""
     T = np.asarray(T, dtype=np.float64)
     K = 1.0 / T
-    kappa = 2.0 * np.sinh(2 * K) / np.cosh(2 * K) ** 2
+    # 1 − κ² = (1 − sinh²2K)² / cosh⁴2K exactly. Forming κ² first rounds it to 1 within ~1e-8 of
+    # T_c, where K(κ) then returns inf and u becomes ±inf/NaN; ellipkm1 takes 1 − κ² directly.
+    s, c = np.sinh(2 * K), np.cosh(2 * K)
+    one_minus_k2 = ((1.0 - s**2) / c**2) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = -1.0 / np.tanh(2 * K) * (1 + 2 / np.pi * (2 * np.tanh(2 * K) ** 2 - 1) * ellipk(kappa**2))
+        u = -1.0 / np.tanh(2 * K) * (1 + 2 / np.pi * (2 * np.tanh(2 * K) ** 2 - 1)
+                                     * ellipkm1(one_minus_k2))
     # At T_c the second term vanishes (2tanh²2K_c − 1 = 0) while K(κ→1) diverges: take the limit.
     u = np.where(np.isclose(T, T_CRITICAL, rtol=1e-12, atol=0), -math.sqrt(2.0), u)
     return u if u.ndim else float(u)

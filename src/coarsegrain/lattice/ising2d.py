@@ -176,7 +176,7 @@ def metropolis_sample(L, temperatures, n_samples, *, n_chains=16, n_therm=1000, 
     energies = torch.empty((nT, per_chain, n_chains), dtype=torch.float64, device=mc.device)
     total = n_therm + per_chain * thin
     with tqdm(total=total, desc=f"Metropolis L={L}", unit="sweep", disable=not progress,
-              mininterval=5) as bar:
+              mininterval=5, smoothing=0.1) as bar:
         mc.sweep(n_therm)
         bar.update(n_therm)
         for i in range(per_chain):

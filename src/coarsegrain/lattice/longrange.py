@@ -269,7 +269,8 @@ class LongRangeCluster(ClusterSweeps, _LongRangeBase):
     rng / seed : generator (default ``make_rng(seed, "lr-cluster", N, σ, T)``)
     images : "ewald" or "minimum" (module docstring)
     start : "auto" (all-up when T < T_MF/2, random otherwise), "random" or "cold"
-    clusters_per_sweep : None calibrates ``round(N/⟨|C|⟩)`` after ``warmup`` clusters per chain
+    clusters_per_sweep : None calibrates ``round(N/⟨|C|⟩)`` (:meth:`ClusterSweeps.calibrate`:
+        a warm-up of ≥ 20 N flipped spins per chain, then ⟨|C|⟩ over ≥ ``warmup`` clusters)
     """
 
     sampler = "cluster"

@@ -1,7 +1,9 @@
 """Thermodynamic observables with error bars from Monte Carlo configurations.
 
 Errors come from a jackknife over *independent chains* (or over contiguous blocks when there
-is a single chain), so they include the effect of autocorrelation without needing τ_int.
+is a single chain), so they include the effect of autocorrelation without needing τ_int. The
+nonlinear estimators (C, χ: variances; U4: a ratio of moments) are biased at O(1/n) and get the
+standard jackknife bias correction.
 """
 
 from __future__ import annotations
@@ -27,11 +29,30 @@ def _estimates(e: np.ndarray, m: np.ndarray, T: float, N: int) -> np.ndarray:
     ])
 
 
-def jackknife(groups: np.ndarray, e: np.ndarray, m: np.ndarray, T: float, N: int):
-    """Jackknife mean and error of :data:`OBSERVABLES` over the distinct values of ``groups``.
+# C, χ and U4 are nonlinear in the sample moments, so their full-sample values are biased
+# at O(1/n); E and |m| are sample means, for which the correction is zero with equal groups
+# and would only add the noise of unequal group sizes.
+BIAS_CORRECTED = np.array([o in ("specific_heat", "susceptibility", "binder")
+                           for o in OBSERVABLES])
 
-    Returns ``(estimate, error)``, each of shape (len(OBSERVABLES),). The estimate is the
-    full-sample value; the error is the jackknife standard error (NaN with one group).
+
+def jackknife(groups: np.ndarray, e: np.ndarray, m: np.ndarray, T: float, N: int):
+    """Jackknife estimate and error of :data:`OBSERVABLES` over the distinct values of ``groups``.
+
+    Parameters
+    ----------
+    groups : (n,) group label per configuration (chain, or contiguous block in time); the
+        delete-one-group formulas assume groups of (nearly) equal size
+    e, m : (n,) energy and magnetisation per site of each configuration
+    T : temperature (units of J)
+    N : number of sites
+
+    Returns
+    -------
+    ``(estimate, error)``, each of shape (len(OBSERVABLES),). For C, χ and U4 the estimate is
+    bias-corrected, G·θ̂ − (G−1)·mean_g θ̂_(g), with θ̂ the full-sample value and θ̂_(g) the value
+    without group g (G groups); for E and |m| it is the full-sample mean. The error is the
+    jackknife standard error. With one group: the full-sample values and NaN errors.
     """
     full = _estimates(e, m, T, N)
     labels = np.unique(groups)
@@ -39,8 +60,10 @@ def jackknife(groups: np.ndarray, e: np.ndarray, m: np.ndarray, T: float, N: int
     if G < 2:
         return full, np.full_like(full, np.nan)
     reps = np.stack([_estimates(e[groups != g], m[groups != g], T, N) for g in labels])
-    err = np.sqrt((G - 1) / G * ((reps - reps.mean(axis=0)) ** 2).sum(axis=0))
-    return full, err
+    rep_mean = reps.mean(axis=0)
+    err = np.sqrt((G - 1) / G * ((reps - rep_mean) ** 2).sum(axis=0))
+    est = np.where(BIAS_CORRECTED, G * full - (G - 1) * rep_mean, full)
+    return est, err
 
 
 def observables_table(spins: np.ndarray, temperature: float, chain: np.ndarray | None = None,

@@ -8,38 +8,72 @@ read the tables and save the figures.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import pyplot as plt
-from matplotlib.ticker import ScalarFormatter
 
-from coarsegrain.plots.style import PALETTE, setup
+from coarsegrain.plots.style import (
+    E_LABEL,
+    PALETTE,
+    add_key,
+    drawn_handles,
+    legend,
+    setup,
+    tidy_log_axes,
+)
 
 _METHOD_LABELS = {"thermometer": "thermometer ⟨T⟩", "thermometer_argmax": "thermometer argmax",
                   "energy": "matched ⟨E⟩", "abs_magnetization": "matched ⟨|m|⟩"}
 _SOURCE_LABELS = {"mc": "from MC data", "T0": "from T=0 (all up)", "Tinf": "from T=∞ (random)"}
 
 
-def _model_title(df: pd.DataFrame) -> str:
-    if "model" not in df.columns or df.empty:
+_PROTOCOLS = {"tc": "trained at $T_c$", "grid": "trained on the temperature grid"}
+
+
+def rbm_label(name: str | None) -> str:
+    """Readable name of an RBM from its config name: ``nh81_tc`` → "RBM nh81_tc ($N_h$=81,
+    trained at $T_c$)"; other names are shown as they are."""
+    if not name:
         return ""
-    model = df["model"].iloc[0]
-    if model == "longrange" and "sigma" in df.columns:
-        return f"long-range chain, σ={df['sigma'].iloc[0]:g}"
-    return {"ising2d": "2D Ising"}.get(model, str(model))
+    m = re.fullmatch(r"nh(\d+)_(\w+)", str(name))
+    if not m:
+        return f"RBM {name}"
+    return f"RBM {name} ($N_h$={m.group(1)}, {_PROTOCOLS.get(m.group(2), m.group(2))})"
+
+
+def _model_title(df: pd.DataFrame, rbm: str | None = None) -> str:
+    """Model (and, when given, RBM) named in a figure title, e.g. "2D Ising, RBM nh81_tc …"."""
+    name = ""
+    if "model" in df.columns and not df.empty:
+        model = df["model"].iloc[0]
+        if model == "longrange" and "sigma" in df.columns:
+            name = f"long-range chain, σ={df['sigma'].iloc[0]:g}"
+        else:
+            name = {"ising2d": "2D Ising"}.get(model, str(model))
+    return ", ".join(s for s in (name, rbm_label(rbm)) if s)
 
 
 def _show_config(ax, x, title=""):
     x = np.asarray(x, dtype=float)
     if x.ndim == 1:
         x = x[None, :]
-    ax.imshow(x, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest",
-              aspect="equal" if x.shape[0] > 1 else "auto")
+    im = ax.imshow(x, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest",
+                   aspect="equal" if x.shape[0] > 1 else "auto")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
     ax.set_title(title, fontsize=8)
+    return im
+
+
+def _spin_colorbar(fig, im, axes) -> None:
+    """The ±1 colour key: spins are ±1; RG block averages and RBM means lie in between."""
+    cb = fig.colorbar(im, ax=axes, shrink=0.8, ticks=[-1, 0, 1], pad=0.02)
+    cb.ax.set_yticklabels(["−1 (down)", "0", "+1 (up)"])
+    cb.set_label("spin / block value", fontsize=8)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -48,34 +82,59 @@ def _show_config(ax, x, title=""):
 def examples_figure(examples: pd.DataFrame, flow_steps: dict | None = None, example: int = 0):
     """Example configuration and its coarse-grainings: RG blocks, stacked-RBM layers, RBM flow.
 
+    The RG and stacked-RBM rows start from the same Monte Carlo configuration; the RBM flow
+    acts on the (usually smaller) lattice of the flow's RBM, so it is drawn as a separate panel
+    group with its own heading rather than as a third row of the same sequence.
+
     Parameters
     ----------
     examples : table with columns kind (rbm | rg), layer, example, shape, values (see
-        :func:`coarsegrain.flow.stages.layer_examples`); layer 0 is the Monte Carlo input
+        :func:`coarsegrain.stages.flows.layer_examples`); layer 0 is the Monte Carlo input
     flow_steps : optional mapping step → configuration (lattice shape) of one RBM flow
     example : which example to show
     """
     setup()
     ex = examples[examples["example"] == example]
     rows = [("block-spin RG", ex[ex["kind"] == "rg"]), ("stacked RBM", ex[ex["kind"] == "rbm"])]
-    n_cols = max([len(d) for _, d in rows] + [len(flow_steps or {})])
-    n_rows = 2 + (1 if flow_steps else 0)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.1 * n_cols, 2.3 * n_rows), squeeze=False)
+    n_cols = max([len(d) for _, d in rows] + [len(flow_steps or {}), 1])
+    fig = plt.figure(figsize=(2.1 * n_cols + 1.2, 2.3 * (2 + (1.25 if flow_steps else 0))))
+    subfigs = fig.subfigures(2 if flow_steps else 1, 1, squeeze=False,
+                             height_ratios=[2, 1.25] if flow_steps else [1])[:, 0]
+    top = subfigs[0]
+    axes = top.subplots(2, n_cols, squeeze=False)
+    im = None
     for ax in axes.flat:
         ax.axis("off")
+    in_shape = ""
     for r, (label, d) in enumerate(rows):
         for c, (_, row) in enumerate(d.sort_values("layer").iterrows()):
             ax = axes[r, c]
             ax.axis("on")
             x = np.asarray(row["values"], dtype=float).reshape(tuple(row["shape"]))
+            shape = "×".join(map(str, row["shape"]))
+            if row["layer"] == 0:
+                in_shape = shape
             name = "MC input" if row["layer"] == 0 else f"layer {row['layer']}"
-            _show_config(ax, x, f"{label}\n{name} ({'×'.join(map(str, row['shape']))})")
+            im = _show_config(ax, x, f"{label}\n{name} ({shape})")
+    top.suptitle(f"One {in_shape} Monte Carlo configuration, coarse-grained by block-spin RG "
+                 "and by the stacked RBM", fontsize=10)
+    if im is not None:
+        _spin_colorbar(top, im, axes)
     if flow_steps:
-        for c, (step, x) in enumerate(sorted(flow_steps.items())):
-            axes[2, c].axis("on")
-            _show_config(axes[2, c], x, f"RBM flow\nstep {step}")
-    fig.suptitle(f"Coarse-graining one configuration — {_model_title(examples)}")
-    fig.tight_layout()
+        bottom = subfigs[1]
+        steps = sorted(flow_steps.items())
+        fax = bottom.subplots(1, n_cols, squeeze=False)[0]
+        for ax in fax:
+            ax.axis("off")
+        shape = "×".join(map(str, np.shape(steps[0][1])))
+        for ax, (step, x) in zip(fax, steps, strict=False):
+            ax.axis("on")
+            im = _show_config(ax, x, f"step {step}")
+        bottom.suptitle(f"RBM flow of one {shape} configuration (a different lattice: the "
+                        "flow's RBM has its own size); step 0 is the Monte Carlo start",
+                        fontsize=10)
+        _spin_colorbar(bottom, im, fax)
+    fig.suptitle(f"Coarse-graining one configuration — {_model_title(examples)}", y=1.02)
     return fig
 
 
@@ -90,8 +149,8 @@ def calibration_figure(confusion: pd.DataFrame, calibration: pd.DataFrame):
                 xticklabels=[f"{t:g}" for t in mat.columns],
                 yticklabels=[f"{t:g}" for t in mat.index])
     ax.invert_yaxis()
-    ax.set_xlabel("predicted T (argmax)")
-    ax.set_ylabel("true T")
+    ax.set_xlabel(r"predicted $T$ (argmax) [$J/k_B$]")
+    ax.set_ylabel(r"true $T$ [$J/k_B$]")
     acc = calibration["overall_accuracy"].iloc[0] if "overall_accuracy" in calibration else math.nan
     chance = calibration["overall_chance"].iloc[0] if "overall_chance" in calibration else math.nan
     ax.set_title(f"confusion matrix: accuracy {acc:.2f} (chance {chance:.2f})")
@@ -100,19 +159,27 @@ def calibration_figure(confusion: pd.DataFrame, calibration: pd.DataFrame):
                  capsize=2, label="⟨Σ p_k T_k⟩ ± std")
     ax2.plot(t, calibration["argmax_mean"], "s", mfc="none", label="mean argmax T")
     lim = [float(t.min()), float(t.max())]
-    ax2.plot(lim, lim, "k--", lw=1, label="ideal")
-    ax2.set_xlabel("true T")
-    ax2.set_ylabel("predicted T")
-    ax2.legend(frameon=False)
+    ax2.plot(lim, lim, "k--", lw=1, label="ideal (predicted = true)")
+    ax2.set_xlabel(r"true $T$ [$J/k_B$]")
+    ax2.set_ylabel(r"predicted $T$ [$J/k_B$]")
+    legend(ax2, loc="upper left")
     size = calibration["lattice_size"].iloc[0] if "lattice_size" in calibration else "?"
     ax2.set_title(f"calibration on held-out Monte Carlo data (L={size})")
     fig.tight_layout()
+    add_key(fig, "Left: fraction of held-out Monte Carlo configurations at each true "
+                 "temperature that the thermometer assigns to each temperature (argmax). Right: "
+                 "its expected temperature (mean ± std over configurations) and mean argmax "
+                 "vs the true one; dashed: perfect calibration.")
     return fig
 
 
 def temperature_flow_figure(temps: pd.DataFrame, t_c: float | None = None,
-                            methods=("thermometer", "energy")):
-    """Estimated temperature vs RBM-flow step, per start (MC data, T=0, T=∞) and estimator."""
+                            methods=("thermometer", "energy"), rbm: str | None = None):
+    """Estimated temperature vs RBM-flow step, per start (MC data, T=0, T=∞) and estimator.
+
+    ``rbm`` (the RBM's config name, e.g. ``nh81_tc``) goes into the title: figures of
+    different RBMs of one model must not share a title.
+    """
     setup()
     d = temps[temps["method"].isin(methods)]
     sources = [s for s in ("mc", "T0", "Tinf") if s in set(d["source"])] + sorted(
@@ -134,15 +201,20 @@ def temperature_flow_figure(temps: pd.DataFrame, t_c: float | None = None,
             ax.axhline(t_c, color="k", ls="--", lw=1, label=f"$T_c$={t_c:.3f}")
         ax.set_xlabel("RBM flow step")
         ax.set_title(_METHOD_LABELS.get(method, method))
-    axes[0, 0].set_ylabel("estimated temperature [J]")
-    axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Temperature along the RBM flow — {_model_title(temps)}")
+    axes[0, 0].set_ylabel(r"estimated temperature [$J/k_B$]")
+    legend(axes[0, -1], outside=True)
+    fig.suptitle(f"Temperature along the RBM flow — {_model_title(temps, rbm)}")
     fig.tight_layout()
+    add_key(fig, "Points: mean estimated temperature of the flowed configurations at each step "
+                 "with its error; band: spread between configurations; dashed: $T_c$. "
+                 "Colours: the flow's start (Monte Carlo data at $T_c$, all spins up, random).")
     return fig
 
 
-def observables_flow_figure(obs: pd.DataFrame, mc_reference: pd.DataFrame | None = None):
-    """⟨|m|⟩ and ⟨E⟩ per site vs flow step, per start; optional MC values at the input T."""
+def observables_flow_figure(obs: pd.DataFrame, mc_reference: pd.DataFrame | None = None,
+                            rbm: str | None = None):
+    """⟨|m|⟩ and ⟨E⟩ per site vs flow step, per start; optional MC values at the input T;
+    ``rbm`` names the RBM in the title."""
     setup()
     names = [n for n in ("abs_magnetization", "energy") if n in set(obs["observable"])]
     sources = sorted(obs["source"].unique(), key=lambda s: ("mc", "T0", "Tinf", s).index(s)
@@ -152,6 +224,8 @@ def observables_flow_figure(obs: pd.DataFrame, mc_reference: pd.DataFrame | None
     for ax, name in zip(axes[0], names, strict=True):
         for s in sources:
             g = obs[(obs["source"] == s) & (obs["observable"] == name)].sort_values("step")
+            if g.empty:
+                continue
             ax.errorbar(g["step"], g["value"], yerr=g["error"], fmt="o-", ms=3, lw=1, capsize=2,
                         color=colors[s], label=_SOURCE_LABELS.get(s, s))
         if mc_reference is not None:
@@ -160,15 +234,18 @@ def observables_flow_figure(obs: pd.DataFrame, mc_reference: pd.DataFrame | None
                 ax.axhline(float(ref["value"].iloc[0]), color="k", ls="--", lw=1,
                            label="Monte Carlo at input T")
         ax.set_xlabel("RBM flow step")
-        ax.set_ylabel({"abs_magnetization": "⟨|m|⟩", "energy": "energy per site"}[name])
-    axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Observables along the RBM flow — {_model_title(obs)}")
+        ax.set_ylabel({"abs_magnetization": "⟨|m|⟩", "energy": E_LABEL}[name])
+    legend(axes[0, -1], outside=True)
+    fig.suptitle(f"Observables along the RBM flow — {_model_title(obs, rbm)}")
     fig.tight_layout()
+    add_key(fig, "Points: mean over the flowed configurations at each step with standard "
+                 "errors, one colour per start; dashed: the Monte Carlo value at the input "
+                 "temperature on the same lattice.")
     return fig
 
 
 def correlators_figure(correlators: pd.DataFrame, deltas: pd.DataFrame,
-                       exact: dict | None = None, source: str = "mc"):
+                       exact: dict | None = None, source: str = "mc", rbm: str | None = None):
     """Spin and energy correlators (MC and flow steps) with fits, and Δ_σ, Δ_ε vs flow step.
 
     Parameters
@@ -176,6 +253,7 @@ def correlators_figure(correlators: pd.DataFrame, deltas: pd.DataFrame,
     correlators, deltas : tables from :func:`coarsegrain.flow.stages.correlators`
     exact : optional reference values {"spin": Δ_σ, "energy": Δ_ε} drawn as lines
     source : which flow start to show
+    rbm : the RBM's config name, shown in the title
     """
     from coarsegrain.analysis.correlators import fit_curve
 
@@ -204,11 +282,10 @@ def correlators_figure(correlators: pd.DataFrame, deltas: pd.DataFrame,
                 ax.plot(r, fit_curve(row, r), "-", lw=1, color=color)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.set_xlabel("distance r")
+        ax.set_xlabel("distance r [lattice units]")
         ax.set_ylabel("⟨s s⟩" if op == "spin" else "⟨ε ε⟩ connected")
         ax.set_title(f"{op} correlator and fits")
-        ax.legend(frameon=False, fontsize=7)
+        legend(ax, loc="lower left", fontsize=7)
     ax = axes[2]
     for op, marker in (("spin", "o"), ("energy", "s")):
         g = deltas[(deltas["operator"] == op) & (deltas["source"] == source)].sort_values("step")
@@ -221,16 +298,29 @@ def correlators_figure(correlators: pd.DataFrame, deltas: pd.DataFrame,
             ax.axhspan(v - e, v + e, color=col, alpha=0.15)
             ax.axhline(v, color=col, ls=":", lw=1, label=f"MC Δ ({op})")
         if exact and op in exact:
-            ax.axhline(exact[op], color="k", ls="--", lw=1)
-            ax.annotate(f"exact {exact[op]:g}", (0.01, exact[op]), xycoords=("axes fraction", "data"),
-                        fontsize=7, va="bottom")
+            sym = "Δ_σ" if op == "spin" else "Δ_ε"
+            ax.axhline(exact[op], color="k", ls="--" if op == "spin" else "-.", lw=1,
+                       label=f"exact ${sym}$ = {_fraction(exact[op])}")
     ax.set_xlabel("RBM flow step")
     ax.set_ylabel("scaling dimension Δ")
-    ax.legend(frameon=False, fontsize=7)
+    legend(ax, outside=True, fontsize=7)
     ax.set_title("Δ from power-law fits vs flow step")
-    fig.suptitle(f"Correlators of flowed configurations — {_model_title(deltas)}")
+    fig.suptitle(f"Correlators of flowed configurations — {_model_title(deltas, rbm)}")
     fig.tight_layout()
+    tidy_log_axes(fig)
+    add_key(fig, "Left, middle: correlators (log–log) of the Monte Carlo input (black) and of "
+                 "flowed configurations at a few steps, with the fitted forms. Right: Δ from "
+                 "the fits vs flow step; dotted lines and bands: Monte Carlo Δ ± error; dashed "
+                 "and dash-dotted: exact values.")
     return fig
+
+
+def _fraction(x: float) -> str:
+    """1/8 rather than 0.125 for the exact scaling dimensions."""
+    from fractions import Fraction
+
+    f = Fraction(float(x)).limit_denominator(64)
+    return str(f) if abs(float(f) - x) < 1e-12 and f.denominator > 1 else f"{x:g}"
 
 
 def iomap_figure(maps: np.ndarray, cols: pd.DataFrame, n_units: int = 8, layer: int = 1):
@@ -269,6 +359,9 @@ def iomap_figure(maps: np.ndarray, cols: pd.DataFrame, n_units: int = 8, layer: 
     fig.suptitle(f"Input–output maps, layer {layer} — {_model_title(cols)} "
                  "(RBM: mean-field tanh outputs; RG: block spins)")
     fig.tight_layout()
+    add_key(fig, "Each panel: one hidden unit's (RBM) or block spin's (RG) map on the visible "
+                 "lattice, red positive, blue negative, each on its own symmetric scale. Local "
+                 "maps are compact blobs; the RG maps are the b×b blocks by construction.")
     return fig
 
 
@@ -299,9 +392,19 @@ def locality_figure(locality: pd.DataFrame):
                     ax.plot([i - 0.4, i + 0.4], [v, v], "r:", lw=1.2,
                             label="uniform map" if i == 0 else None)
                 ax.set_ylim(0, 1.05)
-            ax.legend(frameon=False, fontsize=8)
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
     fig.suptitle(f"Locality of input–output maps — {_model_title(locality)}")
     fig.tight_layout()
+    # seaborn's hue legend sits on the boxes; one legend right of the panels instead
+    handles, labels = drawn_handles(axes[0, 0])
+    names = {"rbm": "stacked RBM", "rg": "block-spin RG"}
+    fig.legend(handles, [names.get(lab, lab) for lab in labels], loc="center left",
+               bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
+    add_key(fig, "Boxes: distribution over units of each locality measure, per layer, stacked "
+                 "RBM vs block-spin RG (points: single units); red dotted: the value of a "
+                 "uniform map. Local maps have a large block fraction, a small participation "
+                 "ratio and a small radius.")
     return fig
 
 
@@ -317,114 +420,27 @@ def layer_temperature_figure(layers: pd.DataFrame, method: str = "thermometer"):
     colors = {"rbm": "C0", "rg": "C3"}
     for ax, panel in zip(axes[0], panels, strict=True):
         g = d[d["panel"] == panel]
-        for kind, lab in (("rbm", "stacked RBM"), ("rg", "block-spin RG")):
-            k = g[g["kind"] == kind].sort_values("layer")
-            ax.errorbar(k["layer"], k["temperature"], yerr=k["error"], fmt="o-", capsize=3,
-                        color=colors[kind], label=lab)
+        readout = g["readout"] if "readout" in g else pd.Series("placed", g.index)
+        for kind, ro, lab, color, fmt in (
+                ("rbm", "placed", "stacked RBM (units placed by receptive field)", colors["rbm"], "o-"),
+                ("rbm", "reconstruction", "stacked RBM (read back on the input lattice)", "C2",
+                 "s--"),
+                ("rg", "placed", "block-spin RG", colors["rg"], "o-")):
+            k = g[(g["kind"] == kind) & (readout == ro)].sort_values("layer")
+            if len(k):
+                ax.errorbar(k["layer"], k["temperature"], yerr=k["error"], fmt=fmt, capsize=3,
+                            color=color, label=lab)
         if "input_temperature" in g:
             ax.axhline(float(g["input_temperature"].iloc[0]), color="k", ls="--", lw=1,
-                       label="input T")
+                       label="input temperature")
         ax.set_xlabel("layer (0 = Monte Carlo input)")
         ax.set_title(panel)
         ax.set_xticks(sorted(g["layer"].unique()))
-    axes[0, 0].set_ylabel(f"temperature [{_METHOD_LABELS.get(method, method)}]")
-    axes[0, 0].legend(frameon=False, fontsize=8)
+    axes[0, 0].set_ylabel(f"temperature [$J/k_B$] ({_METHOD_LABELS.get(method, method)})")
+    legend(axes[0, -1], outside=True)
     fig.suptitle("Per-layer temperature: stacked RBM vs RG")
     fig.tight_layout()
+    add_key(fig, "Temperature read off each layer's output (layer 0: the Monte Carlo input) "
+                 "with its error, for the stacked RBM and for block-spin RG; dashed: the input "
+                 "temperature. RG flows to high T away from criticality.")
     return fig
-
-
-# ----------------------------------------------------------------------------- stages
-
-
-def _read(ctx, name):
-    from coarsegrain import io
-
-    return pd.concat([io.read_table(p)[0] for p in ctx.inputs[name]], ignore_index=True)
-
-
-def _save(ctx, fig):
-    from coarsegrain.plots.style import save_figure
-
-    save_figure(fig, ctx.output("figure"), pdf=ctx.params.get("pdf", True))
-
-
-def _tc(ctx) -> float | None:
-    """T_c from the ``tc`` param, or from a ``tc`` input table (tc_estimate; a measured T_c)."""
-    if ctx.params.get("tc") is not None:
-        return float(ctx.params["tc"])
-    if ctx.inputs.get("tc"):
-        df = _read(ctx, "tc")
-        if "sigma" in df.columns and ctx.params.get("sigma") is not None:
-            df = df[np.isclose(df["sigma"], float(ctx.params["sigma"]))]
-        return float(df["tc_estimate"].iloc[0]) if len(df) else None
-    return None
-
-
-def stage_examples(ctx) -> None:
-    """Inputs: examples (from flow.layer-temperatures), flow (optional flow file)."""
-    from coarsegrain import io
-
-    flow_steps = None
-    if "flow" in ctx.inputs:
-        x, cols, _ = io.read_spins(ctx.input("flow"), with_columns=True)
-        sel = (cols["source"] == ctx.params.get("source", "mc")).to_numpy()
-        steps = ctx.params.get("steps") or sorted(cols.loc[sel, "step"].unique())[:6]
-        flow_steps = {int(s): x[np.flatnonzero(sel & (cols["step"] == s).to_numpy())[0]]
-                      for s in steps}
-    _save(ctx, examples_figure(_read(ctx, "examples"), flow_steps))
-
-
-def stage_calibration(ctx) -> None:
-    _save(ctx, calibration_figure(_read(ctx, "confusion"), _read(ctx, "calibration")))
-
-
-def stage_temperature_flow(ctx) -> None:
-    _save(ctx, temperature_flow_figure(_read(ctx, "temperatures"), _tc(ctx),
-                                       tuple(ctx.params.get("methods", ("thermometer", "energy")))))
-
-
-def stage_observables_flow(ctx) -> None:
-    ref = None
-    if "reference" in ctx.inputs:
-        ref = _read(ctx, "reference")
-        # the input temperature as a value, or (chain grids relative to T_c) as T/T_c
-        key = next((k for k in ("temperature", "temperature_ratio")
-                    if ctx.params.get(k) is not None and k in ref.columns), None)
-        ref = ref[np.isclose(ref[key], float(ctx.params[key]))
-                  & (ref["L"] == int(ctx.params["L"]))] if key else None
-    _save(ctx, observables_flow_figure(_read(ctx, "observables"), ref))
-
-
-def stage_correlators(ctx) -> None:
-    _save(ctx, correlators_figure(_read(ctx, "correlators"), _read(ctx, "deltas"),
-                                  ctx.params.get("exact")))
-
-
-def stage_iomaps(ctx) -> None:
-    from coarsegrain import io
-
-    maps, cols, _ = io.read_lattices(ctx.input("maps"), with_columns=True)
-    meta_cols = cols.assign(**{k: v for k, v in ctx.params.items() if k in ("model", "sigma")})
-    _save(ctx, iomap_figure(maps, meta_cols, n_units=int(ctx.params.get("n_units", 8))))
-
-
-def stage_locality(ctx) -> None:
-    _save(ctx, locality_figure(_read(ctx, "locality")))
-
-
-def stage_layer_temperatures(ctx) -> None:
-    _save(ctx, layer_temperature_figure(_read(ctx, "layers"),
-                                        ctx.params.get("method", "thermometer")))
-
-
-FIGURE_STAGES = {
-    "flow-examples": stage_examples,
-    "flow-calibration": stage_calibration,
-    "flow-temperature": stage_temperature_flow,
-    "flow-observables": stage_observables_flow,
-    "flow-correlators": stage_correlators,
-    "flow-iomaps": stage_iomaps,
-    "flow-locality": stage_locality,
-    "flow-layer-temperatures": stage_layer_temperatures,
-}

@@ -1,7 +1,7 @@
 """Figures of the Monte Carlo engine: observables vs T per size, Binder crossings, correlators.
 
 Each ``*_figure`` function takes tidy tables and returns a matplotlib Figure;
-:data:`FIGURE_STAGES` holds the ``plots.mc-*`` stages that read the tables and save them.
+the stages that read the tables and save them are in :mod:`coarsegrain.stages.montecarlo`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import pyplot as plt
 
-from coarsegrain import io
-from coarsegrain.cli import StageContext
-from coarsegrain.plots.style import PALETTE, save_figure, setup
+from coarsegrain.plots.style import (
+    PALETTE,
+    T_LABEL,
+    add_key,
+    figure_legend,
+    legend,
+    setup,
+)
 from coarsegrain.plots.thermo import OBSERVABLE_LABELS as _LABELS  # noqa: E402
 
 
@@ -25,7 +30,12 @@ def _colors(sizes):
 
 def _ref_line(ax, reference, label):
     if reference is not None and math.isfinite(reference):
-        ax.axvline(reference, color="k", ls="--", lw=1, label=label)
+        ax.axvline(reference, color="k", ls="--", lw=1, label=label or "reference")
+
+
+def _sigma(text: str) -> str:
+    """Titles from older rules spell σ out; write the symbol everywhere."""
+    return text.replace("sigma=", "σ=").replace("sigma =", "σ =")
 
 
 def observables_figure(obs: pd.DataFrame, title: str, size_label: str = "L",
@@ -52,12 +62,14 @@ def observables_figure(obs: pd.DataFrame, title: str, size_label: str = "L",
         _ref_line(ax, reference, reference_label)
         ax.set_ylabel(_LABELS[name])
     for ax in axes[1]:
-        ax.set_xlabel("temperature $T$ [J]")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 7), frameon=False,
-               bbox_to_anchor=(0.5, 1.04))
-    fig.suptitle(title, y=1.08)
+        ax.set_xlabel(T_LABEL)
+    fig.suptitle(_sigma(title))
     fig.tight_layout()
+    figure_legend(fig, axes.flat)
+    add_key(fig, f"Points: Monte Carlo estimates with jackknife errors, one colour per size "
+                 f"{size_label}" + (f"; dashed vertical line: {reference_label}."
+                                    if reference is not None and math.isfinite(reference)
+                                    else "."))
     return fig
 
 
@@ -83,21 +95,26 @@ def binder_figure(obs: pd.DataFrame, crossings: pd.DataFrame, title: str, size_l
         lo, hi = b["temperature"].min(), b["temperature"].max()
         if lo <= reference <= hi:
             _ref_line(ax, reference, reference_label)
-    ax.set_xlabel("temperature $T$ [J]")
+    ax.set_xlabel(T_LABEL)
     ax.set_ylabel(_LABELS["binder"])
-    ax.legend(frameon=False, fontsize=8)
+    legend(ax)
     c = crossings.dropna(subset=["t_cross"])
     if not c.empty:
         ax2.errorbar(np.arange(len(c)), c["t_cross"], yerr=c["error"], fmt="s", capsize=3)
         ax2.set_xticks(np.arange(len(c)), [f"{a}/{b_}" for a, b_ in zip(c["L1"], c["L2"],
                                                                           strict=True)])
     if math.isfinite(tc):
-        ax2.axhline(tc, color="C3", lw=1)
+        ax2.axhline(tc, color="C3", lw=1, label="crossing $T_c$ estimate")
     ax2.set_xlabel(f"size pair ${size_label}_1/{size_label}_2$")
-    ax2.set_ylabel("crossing temperature")
+    ax2.set_ylabel(r"crossing temperature [$J/k_B$]")
     ax2.set_title("pairwise Binder crossings")
-    fig.suptitle(title)
+    legend(ax2)
+    fig.suptitle(_sigma(title))
     fig.tight_layout()
+    add_key(fig, "Left: Binder cumulant U4(T) per size with jackknife errors; red line and "
+                 "band: $T_c$ from the crossings ± error" + (
+                     f"; dashed: {reference_label}" if reference_label else "") +
+            ". Right: crossing temperature of each pair of sizes with its error.")
     return fig
 
 
@@ -127,54 +144,10 @@ def correlators_figure(correlators: pd.DataFrame, fits: pd.DataFrame, title: str
         ax.set_xlabel("distance $r$ (lattice units, along the axes)")
         ax.set_ylabel(r"$\langle s_0 s_r\rangle$" if op == "spin"
                       else r"$\langle \varepsilon_0 \varepsilon_r\rangle_c$")
-        ax.legend(frameon=False, fontsize=8)
-    fig.suptitle(title)
+        legend(ax, loc="lower left")
+    fig.suptitle(_sigma(title))
     fig.tight_layout()
+    add_key(fig, "Points: correlators at $T_c$ with errors (log–log axes, non-positive values "
+                 "not drawn); red line: the fitted form over its fit range, with the scaling "
+                 "dimension Δ it gives and the exact value where known.")
     return fig
-
-
-# ----------------------------------------------------------------------------- stages
-
-
-def _read_all(paths) -> pd.DataFrame:
-    return pd.concat([io.read_table(f)[0] for f in paths], ignore_index=True)
-
-
-def _reference(p: dict):
-    ref = p.get("reference")
-    return (float(ref) if ref is not None else None), p.get("reference_label", "")
-
-
-def stage_observables(ctx: StageContext) -> None:
-    """Params: title, size_label, reference, reference_label, pdf."""
-    p = ctx.params
-    ref, label = _reference(p)
-    fig = observables_figure(_read_all(ctx.inputs["observables"]), p["title"],
-                             p.get("size_label", "L"), ref, label)
-    save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
-
-
-def stage_binder(ctx: StageContext) -> None:
-    """Inputs observables (list), crossings. Params as :func:`stage_observables`."""
-    p = ctx.params
-    ref, label = _reference(p)
-    cross, _ = io.read_table(ctx.input("crossings"))
-    fig = binder_figure(_read_all(ctx.inputs["observables"]), cross, p["title"],
-                        p.get("size_label", "L"), ref, label)
-    save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
-
-
-def stage_correlators(ctx: StageContext) -> None:
-    """Inputs correlators, fits. Params: title, pdf."""
-    p = ctx.params
-    corr, _ = io.read_table(ctx.input("correlators"))
-    fits, _ = io.read_table(ctx.input("fits"))
-    save_figure(correlators_figure(corr, fits, p["title"]), ctx.output("figure"),
-                pdf=p.get("pdf", True))
-
-
-FIGURE_STAGES = {
-    "mc-observables": stage_observables,
-    "mc-binder": stage_binder,
-    "mc-correlators": stage_correlators,
-}

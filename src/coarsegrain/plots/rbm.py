@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from coarsegrain.plots.style import PALETTE, setup
+from coarsegrain.plots.style import PALETTE, add_key, setup, tidy_log_axes
 
 # Panels: (title, [(metric, line style label)])
 _PANELS = [
@@ -16,7 +18,7 @@ _PANELS = [
     ("free-energy gap (held out − train)", [("free_energy_gap", "gap")]),
     ("reconstruction error per unit", [("reconstruction_error", "train"),
                                        ("reconstruction_error_heldout", "held out")]),
-    ("energy per site", [("energy_model", "model"), ("energy_data", "data")]),
+    ("energy per site [$J$]", [("energy_model", "model"), ("energy_data", "data")]),
     (r"$\langle |m| \rangle$", [("abs_mag_model", "model"), ("abs_mag_data", "data")]),
 ]
 _STYLES = ["-", "--"]
@@ -44,6 +46,8 @@ def training_curves_figure(curves: pd.DataFrame, hue: str = "model", title: str 
     ncol = min(3, len(panels))
     nrow = int(np.ceil(len(panels) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.3 * nrow), squeeze=False)
+    styles_used: dict[str, set] = {s: set() for s in _STYLES}
+    any_error = False
     for ax, (ttl, metrics) in zip(axes.flat, panels, strict=False):
         for key in keys:
             for (metric, label), ls in zip(metrics, _STYLES, strict=False):
@@ -51,20 +55,42 @@ def training_curves_figure(curves: pd.DataFrame, hue: str = "model", title: str 
                 d = d.sort_values("update")
                 if d.empty:
                     continue
+                styles_used[ls].add(label)
                 x = d["update"].clip(lower=0.5)  # update 0 on a log axis
-                ax.plot(x, d["value"], ls, color=colors[key], lw=1.3,
-                        label=f"{hue} {key}, {label}" if len(keys) > 1 else label)
+                ax.plot(x, d["value"], ls, color=colors[key], lw=1.3)
                 err = d["error"].to_numpy(dtype=float)
-                if np.isfinite(err).any() and (np.nan_to_num(err) > 0).any():
-                    ax.fill_between(x, d["value"] - err, d["value"] + err, color=colors[key],
-                                    alpha=0.2, lw=0)
+                if np.isfinite(err).any():
+                    any_error = True
+                    # ± one error: a band along the curve and caps at the evaluated updates,
+                    # so that errors show even where only a few updates were evaluated
+                    e = np.nan_to_num(err, nan=0.0)
+                    ax.fill_between(x, d["value"] - e, d["value"] + e, color=colors[key],
+                                    alpha=0.25, lw=0)
+                    ax.errorbar(x, d["value"], yerr=np.where(np.isfinite(err), err, np.nan),
+                                fmt="none", ecolor=colors[key], elinewidth=0.8, capsize=2)
         ax.set_xscale("log")
         ax.set_xlabel("update")
         ax.set_title(ttl, fontsize=10)
-        ax.legend(fontsize=7, frameon=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    tidy_log_axes(fig)
+    # one key for all panels, right of them: colours name the curves' models/layers, line
+    # styles what each panel compares (train vs held out, model vs data)
+    handles = [Line2D([], [], color=colors[k], lw=1.5) for k in keys]
+    labels = [f"{hue} {k}" for k in keys]
+    for ls in _STYLES:
+        if styles_used[ls]:
+            handles.append(Line2D([], [], color="0.3", ls=ls, lw=1.3))
+            labels.append(" / ".join(sorted(styles_used[ls])))
+    if any_error:
+        handles.append(Patch(color="0.3", alpha=0.25))
+        labels.append("± error")
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+               fontsize=9)
+    add_key(fig, "Monitor metrics vs PCD update (log axis). Bands and caps: ± one error where "
+                 "the metric has one (log-likelihood: AIS error of log Z, zero when Z is exact; "
+                 "others: standard error over the monitored samples).", width=110)
     return fig

@@ -15,35 +15,17 @@ tr.agrees td.verdict{background:#d9f2d9}tr.disagrees td.verdict{background:#f8d7
 tr.inconclusive td.verdict{background:#fff3cd}pre{background:#f7f7f7;padding:1em}
 </style>"""
 
-_VERDICT_ORDER = {"disagrees": 0, "inconclusive": 1, "agrees": 2}
-
-
 def _fmt(x) -> str:
     if isinstance(x, float):
         return f"{x:.5g}"
     return html.escape(str(x))
 
 
-def claims_html(claims: pd.DataFrame, title: str = "Thesis claims checked by this run") -> str:
-    """Claims table (one row per claim) with verdicts coloured, disagreements first."""
-    c = claims.copy()
-    c["_order"] = c["verdict"].map(_VERDICT_ORDER).fillna(3)
-    c = c.sort_values(["_order", "name"]).drop(columns="_order")
-    counts = claims["verdict"].value_counts().to_dict()
-    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("agrees", "disagrees", "inconclusive"))
-    cols = ["name", "value", "error", "reference", "tolerance", "verdict", "detail", "source"]
-    head = "".join(f"<th>{c_}</th>" for c_ in cols)
-    rows = []
-    for r in c[cols].itertuples(index=False):
-        cells = []
-        for name, v in zip(cols, r, strict=True):
-            cls = "num" if isinstance(v, float) else ("verdict" if name == "verdict" else "")
-            cells.append(f'<td class="{cls}">{_fmt(v)}</td>')
-        rows.append(f'<tr class="{html.escape(str(r.verdict))}">{"".join(cells)}</tr>')
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>{_STYLE}</head>"
-            f"<body><h2>{title}</h2><p>{len(claims)} claims: {summary}. A claim agrees when "
-            f"|value − reference| ≤ tolerance = max(3·error, stated systematic tolerance).</p>"
-            f"<table><tr>{head}</tr>{''.join(rows)}</table></body></html>")
+def claims_html(claims: pd.DataFrame, title: str = "Claims checked by this run") -> str:
+    """Claims page of the report (rendered by :func:`coarsegrain.claims.evaluate.to_html`)."""
+    from coarsegrain.claims.evaluate import to_html
+
+    return to_html(claims, title)
 
 
 def benchmarks_table(paths: list[str | Path]) -> pd.DataFrame:

@@ -7,10 +7,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import pyplot as plt
 
-from coarsegrain.plots.style import PALETTE, setup
+from coarsegrain.plots.style import PALETTE, T_LABEL, add_key, figure_legend, legend, setup
 
 OBSERVABLE_LABELS = {
-    "energy": r"energy per site $\langle e\rangle$",
+    "energy": r"energy per site $\langle e\rangle$ [$J$]",
     "abs_magnetization": r"$\langle |m| \rangle$",
     "specific_heat": r"specific heat per site $c$",
     "susceptibility": r"susceptibility $\chi$",
@@ -45,20 +45,16 @@ def thermodynamics_figure(obs: pd.DataFrame, exact: pd.DataFrame, t_c: float):
         inf = exact[(exact["L"] == -1) & (exact["observable"] == name)].sort_values("temperature")
         if not inf.empty:
             ax.plot(inf["temperature"], inf["value"], "k--", lw=1.2, label="Onsager (L=∞)")
-        ax.axvline(t_c, color="grey", ls=":", lw=1)
+        ax.axvline(t_c, color="grey", ls=":", lw=1, label=f"exact $T_c$={t_c:.4f}")
         ax.set_ylabel(OBSERVABLE_LABELS[name])
     for ax in axes[1]:
-        ax.set_xlabel("temperature $T$ [J]")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    h2, l2 = axes[0, 1].get_legend_handles_labels()
-    for h, lab in zip(h2, l2, strict=True):
-        if lab not in labels:
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), frameon=False,
-               bbox_to_anchor=(0.5, 1.04))
-    fig.suptitle("2D Ising model: Monte Carlo vs exact results", y=1.08)
+        ax.set_xlabel(T_LABEL)
+    fig.suptitle("2D Ising model, Metropolis/Wolff sampling: Monte Carlo vs exact results")
     fig.tight_layout()
+    figure_legend(fig, axes.flat)
+    add_key(fig, "Points: Monte Carlo with standard errors, one colour per lattice size L; "
+                 "solid lines: exact finite-L results (Kaufman) for energy and specific heat; "
+                 "dashed: Onsager's L=∞ magnetisation; dotted vertical line: exact $T_c$.")
     return fig
 
 
@@ -79,17 +75,22 @@ def binder_figure(obs: pd.DataFrame, crossings: pd.DataFrame, tc_est: float, tc_
         ax.axvspan(tc_est - (tc_err if np.isfinite(tc_err) else 0),
                    tc_est + (tc_err if np.isfinite(tc_err) else 0), color="C3", alpha=0.25)
         ax.axvline(tc_est, color="C3", lw=1, label=f"crossing {tc_est:.4f}±{tc_err:.4f}")
-    ax.set_xlabel("temperature $T$ [J]")
+    ax.set_xlabel(T_LABEL)
     ax.set_ylabel(OBSERVABLE_LABELS["binder"])
-    ax.legend(frameon=False, fontsize=8)
+    legend(ax, outside=False)
     c = crossings.dropna(subset=["t_cross"])
     if not c.empty:
         labels = [f"{a}/{b_}" for a, b_ in zip(c["L1"], c["L2"], strict=True)]
         ax2.errorbar(np.arange(len(c)), c["t_cross"], yerr=c["error"], fmt="s", capsize=3)
         ax2.set_xticks(np.arange(len(c)), labels)
-    ax2.axhline(t_c, color="k", ls="--", lw=1)
+    ax2.axhline(t_c, color="k", ls="--", lw=1, label="exact $T_c$")
     ax2.set_xlabel("size pair $L_1/L_2$")
-    ax2.set_ylabel("crossing temperature")
+    ax2.set_ylabel(r"crossing temperature [$J/k_B$]")
     ax2.set_title("pairwise Binder crossings")
+    legend(ax2)
+    fig.suptitle("2D Ising model: Binder cumulant crossings")
     fig.tight_layout()
+    add_key(fig, "Left: U4(T) per lattice size with standard errors; red line and band: the "
+                 "crossing estimate of $T_c$ ± error; dashed: exact $T_c$. Right: crossing "
+                 "temperature of each pair of sizes with its bootstrap error.")
     return fig

@@ -205,7 +205,7 @@ class AutoencoderTrainer:
         perm, perm_epoch = None, -1
         t0 = time.perf_counter()
         with tqdm(total=total, initial=self.update, disable=not self.progress, mininterval=5,
-                  desc=f"AE {ae.n_visible}x{ae.n_hidden}", unit="upd") as bar:
+                  desc=f"AE {ae.n_visible}x{ae.n_hidden}", unit="upd", smoothing=0.1) as bar:
             while self.update < total:
                 u = self.update + 1
                 epoch, pos = divmod(u - 1, per_epoch)
@@ -228,6 +228,9 @@ class AutoencoderTrainer:
                     self.train_seconds += time.perf_counter() - t0
                     self._record(u / per_epoch, tr, ho)
                     t0 = time.perf_counter()
+                    # monitors are dense early (log scale): keep them out of the bar's rate so
+                    # that the first ETAs are not inflated; elapsed counts updates only
+                    bar.unpause()
         if not all(bool(torch.isfinite(p).all()) for p in ae.parameters()):
             raise TrainingDivergedError(self.update, "autoencoder parameters", math.nan)
         return self.curve()

@@ -220,7 +220,9 @@ class RBM(WeightMatrixMixin, torch.nn.Module):
     units : "pm1" (±1 units, tanh conditionals) or "01" ({0,1} units, sigmoid conditionals)
     bias : whether the biases ``a``, ``b`` are trained; if False they stay zero
     init_std : weights start as N(0, init_std²) (P1: 0.05); biases start at zero
-    device : torch device (default CPU)
+    device : "cpu" (default), "cuda", "cuda:N", "auto" (CUDA when a GPU is visible) or a
+        torch.device; CUDA without a visible GPU raises
+        :class:`coarsegrain.runtime.DeviceUnavailableError` (a ValueError) saying what to set
     dtype : floating dtype of the parameters
     seed : int; the same seed gives the same initial weights on any device. ``None`` uses
         torch's global generator.
@@ -238,6 +240,9 @@ class RBM(WeightMatrixMixin, torch.nn.Module):
                  seed: int | None = None):
         super().__init__()
         self._check_sizes(n_visible, n_hidden)
+        from coarsegrain.runtime import resolve_device
+
+        device = resolve_device(device)
         if not (isinstance(init_std, (int, float)) and init_std >= 0 and math.isfinite(init_std)):
             raise ValueError(f"init_std must be a finite number >= 0; got {init_std!r}")
         if not dtype.is_floating_point:

@@ -15,10 +15,18 @@ Metrics (names as they appear in the curve):
 - ``pseudo_loglik``: mean over samples of Σ_i log p(v_i | v_-i) (nats per sample).
 - ``log_z``, ``loglik_train``, ``loglik_heldout``: by exact enumeration when
   min(n_visible, n_hidden) <= ``max_exact`` (error 0), else by AIS (error = one standard error
-  of log Z).
+  of log Z) when ``ais=True``.
 - ``energy_model``, ``abs_mag_model`` (and ``energy_data``, ``abs_mag_data``): 2D Ising energy per
   site and |m| of model samples (Gibbs chains from random starts) and of the data, for spin
-  data on an L×L lattice; errors are standard errors over samples.
+  data on an L×L lattice (given as ``lattice_shape``); errors are standard errors over samples.
+
+Cost: the two costly metrics are opt-in. An AIS estimate of log Z (100 chains × 3000
+temperatures) or 500 Gibbs chains of 1000 steps each cost as much as hundreds of training
+updates of a 100×81 RBM, so evaluating them at every monitor point would make a default training
+run many times slower than the training itself. ``RBMMonitor()`` therefore computes AIS only with
+``ais=True`` and model-sample physics only with a ``lattice_shape``; a trainer can evaluate both
+on a sparser schedule (``RBMTrainer(monitor_heavy_per_octave=...)``). :func:`evaluate_rbm`, a
+single evaluation, turns AIS on unless told otherwise.
 """
 
 from __future__ import annotations
@@ -134,11 +142,14 @@ class RBMMonitor:
     metrics : any of "reconstruction", "free_energy", "pseudo_loglik", "loglik", "ising"
         ("ising" needs ``lattice_shape``; "free_energy" reports the gap only with held-out data)
     n_samples : size of the fixed training and held-out subsets that metrics are computed on
-    max_exact : exact log Z when min(n_visible, n_hidden) <= max_exact, else AIS
-    ais : whether to estimate log Z by AIS when exact enumeration is impossible (the costliest
-        metric; set False to skip log Z and the log-likelihoods for big models)
+    max_exact : exact log Z when min(n_visible, n_hidden) <= max_exact, else AIS (if ``ais``)
+    ais : whether to estimate log Z by AIS when exact enumeration is impossible. Off by
+        default: it is the costliest metric (about 2 s per evaluation for 100×81 on one CPU
+        core, a few hundred updates' worth), so without it big models record no log Z and no
+        log-likelihoods
     ais_chains, ais_betas : AIS run size
-    lattice_shape : (L, L) for 2D Ising observables of model samples
+    lattice_shape : (L, L) for 2D Ising observables of model samples; without it the "ising"
+        metric (the second costly one) is skipped
     n_model_samples, n_gibbs : model samples for "ising": chains from random starts, run for
         ``n_gibbs`` block-Gibbs steps
     pl_max_units : the pseudo-likelihood sums over every unit when n_visible <= pl_max_units,
@@ -152,7 +163,7 @@ class RBMMonitor:
     metrics: Sequence[str] = DEFAULT_METRICS
     n_samples: int = 500
     max_exact: int = 20
-    ais: bool = True
+    ais: bool = False
     ais_chains: int = 100
     ais_betas: int = 3000
     lattice_shape: Sequence[int] | None = None
@@ -251,9 +262,12 @@ def evaluate_rbm(rbm: RBM, train, heldout=None, *, seed: int = 0, binary: bool =
     """All monitor metrics of ``rbm`` once, as a DataFrame with columns metric, value, error.
 
     ``train``/``heldout`` may be arrays of shape (n, n_visible) or (n, *lattice); other keyword
-    arguments go to :class:`RBMMonitor`.
+    arguments go to :class:`RBMMonitor`, except that ``ais`` defaults to True here: one AIS run
+    is affordable where one at every monitor point of a training run is not.
     """
     from coarsegrain.runtime import torch_generator
+
+    monitor_kwargs.setdefault("ais", True)
 
     mon = RBMMonitor(**monitor_kwargs)
     tr = rbm.check_data(train, exact=binary, name="train")

@@ -168,9 +168,13 @@ class RBMTrainer:
     n_updates, n_epochs : training length (exactly one); an epoch is ceil(n / B) updates
     n_chains : PCD chains (default B); CD always uses one chain per batch row
     chain_init : PCD chains start from p(h | random data rows) ("data") or random states
-    monitor : :class:`RBMMonitor` (default: one with the default metrics; ``False`` for none)
+    monitor : :class:`RBMMonitor` (default: ``RBMMonitor()``, the cheap metrics only —
+        reconstruction error, free energies, pseudo-likelihood, and the exact log-likelihood
+        where enumeration is possible; AIS and model-sample physics are opt-in, see
+        :class:`RBMMonitor`); ``False`` for none
     monitor_every : evaluate every this many updates; default log-spaced,
-        ``monitor_per_octave`` points per doubling, plus the first and last update
+        ``monitor_per_octave`` points per doubling (default 2: 18 evaluations in 300 updates,
+        28 in 10⁴), counting update 0 and the last update
     monitor_heavy_per_octave : evaluate the costly metrics (AIS likelihoods, model-sample
         observables; see :class:`RBMMonitor`) only at the monitor points that are also
         log-spaced with this many per doubling (may be fractional: 0.25 is every 16×), plus the
@@ -187,6 +191,11 @@ class RBMTrainer:
     progress : show a tqdm progress bar on stderr
     record_time : add ``wall_time`` rows (training seconds, monitors excluded); makes the curve
         non-reproducible, so off by default
+    snapshot_at : keep the parameters (CPU copies of W, a, b) in ``self.snapshots`` (dict
+        update → tensors) at every monitor point (``"monitor"``) or only where the costly
+        metrics, such as the held-out likelihood, are evaluated (``"heavy"``); ``None`` keeps
+        none. They travel with ``resume.pt``. :func:`coarsegrain.rbm.selection.rbm_at` restores
+        one, so the checkpoint chosen on held-out data can be used
     """
 
     def __init__(self, rbm: RBM, *, method: str = "pcd", k: int = 1, optimizer: str = "adam",
@@ -196,13 +205,13 @@ class RBMTrainer:
                  n_epochs: int | None = None, schedule: str = "constant",
                  lr_final: float | None = None, n_chains: int | None = None,
                  chain_init: str = "data", monitor: RBMMonitor | bool | None = None,
-                 monitor_every: int | None = None, monitor_per_octave: int = 4,
+                 monitor_every: int | None = None, monitor_per_octave: int = 2,
                  monitor_heavy_per_octave: float | None = None,
                  checkpoint_dir: str | os.PathLike | None = None,
                  checkpoint_per_octave: int = 1, resume_every: int | None = None,
                  seed: int = 0, check_every: int | None = None, max_weight: float = 1e4,
                  binary_data: bool | None = None, progress: bool = True,
-                 record_time: bool = False):
+                 record_time: bool = False, snapshot_at: str | None = None):
         if not isinstance(rbm, RBM):
             raise TypeError(f"rbm must be a coarsegrain.rbm.RBM; got {type(rbm).__name__}")
         if n_updates is None and n_epochs is None:
@@ -232,6 +241,11 @@ class RBMTrainer:
         self.binary_data = (rbm.units == "pm1") if binary_data is None else bool(binary_data)
         self.progress = progress
         self.record_time = record_time
+        if snapshot_at not in (None, "monitor", "heavy"):
+            raise ValueError(f"snapshot_at={snapshot_at!r} is not allowed; choose None, "
+                             "'monitor' or 'heavy'")
+        self.snapshot_at = snapshot_at
+        self.snapshots: dict[int, dict[str, torch.Tensor]] = {}
         self.update = 0
         self.rows: list[tuple] = []
         self.train_seconds = 0.0
@@ -275,6 +289,7 @@ class RBMTrainer:
                     p = torch.full((C, rbm.n_hidden), 0.5, device=rbm.device, dtype=rbm.dtype)
                 self.chain_h = sample_from_prob(p, rbm.units, self.gen)
         self.update, self.rows, self.train_seconds = 0, [], 0.0
+        self.snapshots = {}
 
     def _new_stream(self, counter: int = 0):
         """CPU: the fused counter-based Bernoulli sampler (see :mod:`coarsegrain.rbm.kernels`);
@@ -443,6 +458,8 @@ class RBMTrainer:
         if self.chain_h is not None:
             state["chain_h"] = self.chain_h.cpu().clone()
         state["gen_state"] = self.gen.get_state()
+        for u, snap in self.snapshots.items():
+            state.update({f"snapshot.{u}.{k}": v for k, v in snap.items()})
         if self.stream is not None:
             state["stream_counter"] = torch.tensor(self.stream.counter, dtype=torch.int64)
         return state
@@ -480,6 +497,11 @@ class RBMTrainer:
         self.gen.set_state(state["gen_state"])
         self.stream = self._new_stream(int(state.get("stream_counter", torch.tensor(0))))
         self.update = int(meta["update"])
+        self.snapshots = {}
+        for key, v in state.items():
+            if key.startswith("snapshot."):
+                _, u, name = key.split(".")
+                self.snapshots.setdefault(int(u), {})[name] = v
         self.rows = [tuple(r) for r in meta["rows"]]
         self.train_seconds = float(meta.get("train_seconds", 0.0))
 
@@ -502,6 +524,8 @@ class RBMTrainer:
                           for m, v, e in self.monitor(self.rbm, g, heavy=heavy)]
         if self.record_time:
             self.rows.append((u, epoch, "wall_time", self.train_seconds, math.nan))
+        if self.snapshot_at == "monitor" or (self.snapshot_at == "heavy" and heavy):
+            self.snapshots[u] = self.rbm.state_tensors()
 
     def curve(self) -> pd.DataFrame:
         """The training curve so far: columns update, epoch, metric, value, error."""
@@ -552,9 +576,11 @@ class RBMTrainer:
         if self.update == 0 and 0 in mon_at and not self.rows:
             self._record(0.0, n)
 
+        # smoothing < default: the per-update cost is steady once monitors are excluded (below),
+        # so a longer average gives a steadier ETA in the logs
         bar = tqdm(total=total, initial=self.update, disable=not self.progress, mininterval=5,
                    desc=f"RBM {cfg.method.upper()}-{cfg.k} {rbm.n_visible}x{rbm.n_hidden}",
-                   unit="upd")
+                   unit="upd", smoothing=0.1)
         t_start = time.perf_counter()
         try:
             with torch.no_grad():
@@ -582,6 +608,10 @@ class RBMTrainer:
                         if u in ckpt_at or (self.resume_every and u % self.resume_every == 0):
                             self.save_resume(resume_path, n)
                         t_start = time.perf_counter()
+                        # Monitors (dense early, on a log scale) and the first update's JIT
+                        # compile would otherwise count as update time: the first ETAs were
+                        # 100x too long. The bar's rate and elapsed count updates only.
+                        bar.unpause()
         finally:
             bar.close()
         return self.curve()

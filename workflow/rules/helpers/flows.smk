@@ -7,55 +7,28 @@ PATHS.update({
     "lr_grid_spins": "data/longrange/sigma{sigma}/N{N}/{point}.parquet",
     "lr_grid_observables": "analysis/longrange/sigma{sigma}/observables_N{N}.parquet",
     "rg_blocks": "data/rg/{model}/{rg}/step{step}.parquet",
-    "thermometer": "models/thermometers/{model}/L{size}.pt",
-    "thermometer_table": "analysis/flows/{model}/thermometer_L{size}_{table}.parquet",
-    "flows_lr_rbm": "models/flows/longrange_s{sigma}/rbm.pt",
-    "flows_lr_rbm_curve": "analysis/flows/longrange_s{sigma}/rbm_curve.parquet",
-    "flows_lr_stack": "models/flows/longrange_s{sigma}/stack.pt",
-    "flows_lr_stack_curve": "analysis/flows/longrange_s{sigma}/stack_curve.parquet",
-    "flow": "data/flows/{model}/{rbm}.parquet",
-    "flow_table": "analysis/flows/{model}/{rbm}/{table}.parquet",
-    "flows_stack_table": "analysis/flows/{model}/stack_{table}.parquet",
+    "thermometer": "models/thermometers/{model}/seed{rep}/L{size}.pt",
+    "thermometer_table": "analysis/flows/{model}/seed{rep}/thermometer_L{size}_{table}.parquet",
+    "flows_lr_rbm": "models/flows/longrange_s{sigma}/seed{rep}/rbm.pt",
+    "flows_lr_rbm_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/rbm_curve.parquet",
+    "flows_lr_stack": "models/flows/longrange_s{sigma}/seed{rep}/stack.pt",
+    "flows_lr_stack_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/stack_curve.parquet",
+    "flow": "data/flows/{model}/seed{rep}/{rbm}.parquet",
+    "flow_table": "analysis/flows/{model}/seed{rep}/{rbm}/{table}.parquet",
+    "flows_stack_table": "analysis/flows/{model}/seed{rep}/stack_{table}.parquet",
 })
 
-FLOW_SIGMAS = []
-if FLLR["enabled"]:
-    FLOW_SIGMAS = [fmt_sigma(s) for s in (FLLR["sigmas"] or MCLR["sigmas"])]
-    for _s in FLOW_SIGMAS:
-        if _s not in MC_SIGMAS:
-            raise ValueError(f"flows.longrange.sigmas: sigma={_s} has no measured T_c; choose from "
-                             f"montecarlo.longrange.sigmas {MC_SIGMAS}")
-    if 1.0 not in [float(x) for x in FLLR["points"]]:
-        raise ValueError(f"flows.longrange.points = {FLLR['points']} must contain 1.0 (T = T_c): "
-                         "the flows and stacks start from those samples")
-    _block = 2 ** FLLR["stack"]["n_layers"]
-    if FLLR["N"] % _block or FLLR["N"] // _block < 4:
-        raise ValueError(f"flows.longrange.N = {FLLR['N']} must be a multiple of "
-                         f"2^stack.n_layers = {_block} with at least 4 "
-                         "sites left on the top layer")
+# The sigmas, points, N, RBM names and stack_L were checked against the other sections by
+# coarsegrain.config.cross_field_errors (from the Snakefile, before any job).
+FLOW_SIGMAS = [fmt_sigma(s) for s in (FLLR["sigmas"] or MCLR["sigmas"])] if FLLR["enabled"] else []
 FL2_RBMS = FL2["rbms"] if FL2["rbms"] is not None else RBM_NAMES
 FL2_STACK_L = FL2["stack_L"] or RBMC["stack"]["sizes"][0]
-if FL2["enabled"]:
-    if not RBMC["enabled"]:
-        raise ValueError("flows.ising2d needs the P1 RBMs: set rbm.enabled: true "
-                         "(or flows.ising2d.enabled: false)")
-    for _r in FL2_RBMS:
-        if _r not in RBM_NAMES:
-            raise ValueError(f"flows.ising2d.rbms: {_r} is not trained by the rbm section; "
-                             f"choose from {RBM_NAMES}")
-    if FL2_STACK_L not in RBMC["stack"]["sizes"]:
-        raise ValueError(f"flows.ising2d.stack_L = {FL2_STACK_L} is not one of rbm.stack.sizes "
-                         f"{RBMC['stack']['sizes']}")
-    if FL2_STACK_L // 2 ** RBMC["stack"]["n_layers"] < 4:
-        raise ValueError(f"flows.ising2d: the top layer of the L = {FL2_STACK_L} stack "
-                         f"(rbm.stack.n_layers = {RBMC['stack']['n_layers']}) is smaller than 4x4, "
-                         "too small to sample a thermometer for; use a larger stack_L")
 FLOW_MODELS = (["ising2d"] if FL2["enabled"] else []) + [f"longrange_s{s}" for s in FLOW_SIGMAS]
 FLOW_TABLES = ["temperatures", "predictions", "observables"]
 CORR_TABLES = ["deltas", "correlators"]
-THERMO_TABLES = ["confusion", "calibration", "history"]
-FLOW_FP = fp("flow", "rg", "rbm", "lattice", "analysis")
-FIG_FP = fp("plots", "analysis")
+THERMO_TABLES = ["confusion", "calibration", "history", "response"]
+FLOW_FP = fp("flow", "rg", "rbm", "lattice", "analysis", "stages/flows")
+FIG_FP = fp("plots", "analysis", "stages/flows")
 
 
 # ---------------------------------------------------------------- helpers
@@ -130,11 +103,12 @@ def flows_exact_deltas(model):
     return {"spin": (1 - sigma) / 2} if 0 < sigma < 1 else {}
 
 
-def flows_rbm(model, name):
-    """Checkpoint of a flowed RBM: the P1 models of rbm.smk (2D) or this stage's chain RBM."""
+def flows_rbm(model, name, rep):
+    """Checkpoint of a flowed RBM (training seed ``rep``): the P1 models of rbm.smk (2D) or this
+    stage's chain RBM."""
     if model == "ising2d":
-        return rbm_p1_model(name)
-    return path("flows_lr_rbm", sigma=flows_sigma(model))
+        return rbm_p1_model(name, rep)
+    return path("flows_lr_rbm", rep=rep, sigma=flows_sigma(model))
 
 
 def flows_rbm_names(model):
@@ -145,11 +119,12 @@ def flows_lr_hidden():
     return FLLR["n_hidden"] or FLLR["N"] // 2
 
 
-def flows_stack(model):
-    """Stacked-RBM checkpoint of a model (2D: from rbm.smk; chain: this stage's stack)."""
+def flows_stack(model, rep):
+    """Stacked-RBM checkpoint of a model, training seed ``rep`` (2D: from rbm.smk; chain: this
+    stage's stack)."""
     if model == "ising2d":
-        return rbm_p1_stack(FL2_STACK_L)
-    return path("flows_lr_stack", sigma=flows_sigma(model))
+        return rbm_p1_stack(FL2_STACK_L, rep)
+    return path("flows_lr_stack", rep=rep, sigma=flows_sigma(model))
 
 
 def flows_thermometer_runtime(wildcards, attempt):
@@ -175,19 +150,20 @@ def flows_runtime(minutes):
     return lambda wildcards, attempt: minutes * attempt
 
 
-def flows_lr_train_params(**extra):
+def flows_lr_train_params(rep, **extra):
     """Params of the chain RBM / stack training (rbm.train, rbm.train-stack)."""
     t = FLLR["train"]
     keys = ("method", "k", "lr", "eps", "batch_size", "n_updates", "init_std", "heldout_fraction")
     return {**{k: t[k] for k in keys}, "optimizer": "adam", "units": "pm1",
-            "monitor": {"metrics": t["metrics"], "ais": False}, "seed": config["seed"],
+            "monitor": {"metrics": t["metrics"], "ais": False}, "seed": replicate_seed(rep),
             "device": config["device"], **extra}
 
 
-def flows_params(model, **extra):
-    """Params JSON of a flow stage: model labels, seed, device and ``extra``."""
-    return params_json({**flows_labels(model), "seed": config["seed"], "device": config["device"],
-                        **extra}, FLOW_FP)
+def flows_params(model, rep, **extra):
+    """Params JSON of a flow stage of training seed ``rep``: model labels, seed, device and
+    ``extra``."""
+    return params_json({**flows_labels(model), "seed": replicate_seed(rep),
+                        "device": config["device"], **extra}, FLOW_FP)
 
 
 def flows_figure_params(**extra):

@@ -27,4 +27,4 @@ def mc_scan_runtime(wildcards, attempt):
 def mc_figure_params(title, size_label, reference=None, reference_label=""):
     return params_json({"title": title, "size_label": size_label, "reference": reference,
                         "reference_label": reference_label, "pdf": config["figures"]["pdf"]},
-                       fp("plots", "analysis"))
+                       fp("plots", "analysis", "stages/montecarlo"))

@@ -2,34 +2,48 @@
 RBMC = config["rbm"]
 
 PATHS.update({
-    "rbm_model": "models/rbm/ising2d_L{L}/{name}.pt",
-    "rbm_curve": "analysis/rbm/ising2d_L{L}/{name}_curve.parquet",
-    "rbm_stack": "models/rbm/ising2d_L{L}/stack.pt",
-    "rbm_stack_curve": "analysis/rbm/ising2d_L{L}/stack_curve.parquet",
+    "rbm_model": "models/rbm/ising2d_L{L}/seed{rep}/{name}.pt",
+    "rbm_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/{name}_curve.parquet",
+    "rbm_stack": "models/rbm/ising2d_L{L}/seed{rep}/stack.pt",
+    "rbm_stack_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/stack_curve.parquet",
 })
 
+# Training seeds: every learned model (RBMs, stacks, thermometers) and everything computed from
+# it is replicated under config["seeds"] independent seeds; the claims aggregate over them.
+REPLICATES = list(range(int(config["seeds"])))
+
+
+wildcard_constraints:
+    rep="[0-9]+",
+
+
+def replicate_seed(rep):
+    """Seed of training replicate ``rep``: the config seed for replicate 0 (so a one-seed run
+    reproduces earlier single runs), an independent stream derived from it for the others."""
+    from coarsegrain.runtime import make_rng
+
+    rep = int(rep)
+    if rep == 0:
+        return int(config["seed"])
+    return int(make_rng(config["seed"], "training-replicate", rep).integers(2**31 - 1))
+
+
 RBM_NAMES = [f"nh{nh}_{d}" for nh in RBMC["n_hidden"] for d in RBMC["data"]]
-RBM_FP = fp("rbm", "lattice")
-RBM_FIG_FP = fp("rbm", "plots")
+RBM_FP = fp("rbm", "lattice", "stages/rbm")
+RBM_FIG_FP = fp("rbm", "plots", "stages/rbm")
 
-if RBMC["enabled"]:
-    if fmt_t(RBMC["tc_temperature"]) not in ISING_T:
-        raise ValueError(f"rbm.tc_temperature = {RBMC['tc_temperature']} is not one of "
-                         f"ising2d.temperatures {ISING['temperatures']}")
-    for _L in RBMC["stack"]["sizes"]:
-        if _L % 2 ** RBMC["stack"]["n_layers"]:
-            raise ValueError(f"rbm.stack.sizes: L = {_L} is not divisible by "
-                             f"2^rbm.stack.n_layers = {2 ** RBMC['stack']['n_layers']}")
+# rbm.tc_temperature and rbm.stack.sizes were checked against ising2d.temperatures and
+# rbm.stack.n_layers by coarsegrain.config.cross_field_errors (from the Snakefile, before any job).
 
-def rbm_p1_model(name):
-    """Checkpoint of the single RBM ``name`` (nh{N_h}_{tc|grid}) at L = rbm.L."""
-    return path("rbm_model", L=RBMC["L"], name=name)
+def rbm_p1_model(name, rep):
+    """Checkpoint of the single RBM ``name`` (nh{N_h}_{tc|grid}) at L = rbm.L, seed ``rep``."""
+    return path("rbm_model", rep=rep, L=RBMC["L"], name=name)
 
 
 
-def rbm_p1_stack(L):
-    """Checkpoint of the stacked RBM on L x L configurations."""
-    return path("rbm_stack", L=L)
+def rbm_p1_stack(L, rep):
+    """Checkpoint of the stacked RBM on L x L configurations, training seed ``rep``."""
+    return path("rbm_stack", rep=rep, L=L)
 
 
 
@@ -38,10 +52,11 @@ def rbm_tc_spins(L):
 
 
 
-def rbm_train_params(monitor=None, **extra):
-    """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened);
-    ``monitor`` overrides entries of rbm.monitor."""
-    return {**RBMC["train"], "units": RBMC["units"], "seed": config["seed"],
+def rbm_train_params(rep, monitor=None, **extra):
+    """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened)
+    for training seed ``rep``; ``monitor`` overrides entries of rbm.monitor."""
+    return {**RBMC["train"], "units": RBMC["units"], "select": RBMC["select"],
+            "seed": replicate_seed(rep),
             "device": config["device"], "monitor": {**RBMC["monitor"], **(monitor or {})},
             **extra}
 

@@ -1,6 +1,7 @@
 """Workflow stages for RBM flows, thermometers, temperature flows, correlators and ⟨v h⟩ maps.
 
-Called as ``python -m coarsegrain flow.<name>``. Every stage reads its inputs, calls the library
+Called as ``python -m coarsegrain flows.<name>`` (``workflow/rules/flows.smk``). Every stage reads its
+inputs, calls the library
 (:mod:`coarsegrain.flow`, :mod:`coarsegrain.rg`, :mod:`coarsegrain.analysis`) and writes tidy
 tables with provenance.
 
@@ -18,6 +19,16 @@ import pandas as pd
 
 from coarsegrain import io
 from coarsegrain.cli import StageContext
+from coarsegrain.plots.flows import (
+    calibration_figure,
+    correlators_figure,
+    examples_figure,
+    iomap_figure,
+    layer_temperature_figure,
+    locality_figure,
+    observables_flow_figure,
+    temperature_flow_figure,
+)
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -100,6 +111,7 @@ def train_thermometer(ctx: StageContext) -> None:
     from coarsegrain.flow.thermometer import (
         calibration,
         calibration_curve,
+        calibration_table,
         split_indices,
         train_thermometer,
     )
@@ -125,6 +137,7 @@ def train_thermometer(ctx: StageContext) -> None:
                                     **kw)
     summary, confusion = calibration(th, x[test], t[test])
     curve = calibration_curve(th, x[test], t[test])
+    response = calibration_table(th, x[test], t[test])
     for k, v in summary.items():
         curve[f"overall_{k}"] = v
     size = list(x.shape[1:])
@@ -135,6 +148,9 @@ def train_thermometer(ctx: StageContext) -> None:
     io.write_table(curve.assign(lattice_size=size[0]), ctx.output("calibration"),
                    ctx.provenance(**labels_meta))
     io.write_table(history, ctx.output("history"), ctx.provenance(**labels_meta))
+    if "response" in ctx.outputs:
+        io.write_table(response.assign(lattice_size=size[0]), ctx.output("response"),
+                       ctx.provenance(**labels_meta))
     ctx.log.info("thermometer %s on %d temperatures: test accuracy %.3f (chance %.3f), "
                  "adjacent %.3f", size, grid.size, summary["accuracy"], summary["chance"],
                  summary["adjacent_accuracy"])
@@ -223,7 +239,8 @@ def layer_temperatures(ctx: StageContext) -> None:
     Inputs: ``stack`` (RBM checkpoints, bottom layer first, or one stack checkpoint),
     ``spins`` (Monte Carlo configurations at the input temperature), ``thermometers`` (one per
     lattice size met along the way), ``observables`` (Monte Carlo tables of those sizes).
-    Outputs: ``table`` (layer, kind rbm|rg, method, temperature, error, lattice_size, ...),
+    Outputs: ``table`` (layer, kind rbm|rg, readout placed|reconstruction, method, temperature,
+    error, lattice_size, ...; see :func:`coarsegrain.flow.readout.layer_readout`),
     ``examples`` (optional: a few configurations per layer, see :func:`layer_examples`).
     Params: rg_rule, b, n_configs, sample (stack outputs sampled or mean-field), n_examples,
     model, sigma, images, n_boot, seed, device. Layer 0 is the input itself.
@@ -238,8 +255,12 @@ def layer_temperatures(ctx: StageContext) -> None:
     layers = load_layers(ctx.inputs["stack"], device=ctx.device)
     spins, meta = io.read_spins(ctx.input("spins"))
     spins = spins[_subsample(spins, p.get("n_configs"), seed, "layers")]
+    # Hidden units read as a lattice only after fixing each unit's sign and placing it by its
+    # receptive field ("placed"); "reconstruction" reads each layer back on the input lattice.
     rbm_out = stack_outputs(layers, spins, sample=bool(p.get("sample", True)), seed=seed,
-                            include_input=True)
+                            include_input=True, readout="placed")
+    recon_out = stack_outputs(layers, spins, sample=bool(p.get("sample", True)), seed=seed,
+                              include_input=True, readout="reconstruction")
     rg_out = dict(enumerate(rg_flow(spins, len(layers), rule=p.get("rg_rule", "average"),
                                     b=int(p.get("b", 2)), seed=seed)))
     ths = {th.lattice_shape: th for th in
@@ -248,9 +269,12 @@ def layer_temperatures(ctx: StageContext) -> None:
     table = None
     if "observables" in ctx.inputs:
         table = _tables_by_size(_read_table_list(ctx.inputs["observables"]), p)
-    df = layer_table(rbm_out, rg_out, thermometer=ths, table=table, observable_fn=observable_fn(p),
-                     n_boot=int(p.get("n_boot", 200)), seed=seed,
-                     input_temperature=float(meta["temperature"]), **labels)
+    common = dict(thermometer=ths, table=table, observable_fn=observable_fn(p),
+                  n_boot=int(p.get("n_boot", 200)), seed=seed,
+                  input_temperature=float(meta["temperature"]), **labels)
+    df = pd.concat([layer_table(rbm_out, rg_out, readout="placed", **common),
+                    layer_table(recon_out, None, readout="reconstruction", **common)],
+                   ignore_index=True)
     prov = ctx.provenance(**labels, temperature=meta["temperature"])
     io.write_table(df, ctx.output("table"), prov)
     if "examples" in ctx.outputs:
@@ -279,7 +303,10 @@ def correlators(ctx: StageContext) -> None:
     """Spin and energy-operator correlators and Δ_σ, Δ_ε per flow step (and for MC data).
 
     Inputs: ``flow`` (flow file), ``reference`` (Monte Carlo configurations at the same T,
-    optional; reported as source "monte_carlo", step 0).
+    optional; reported as source "monte_carlo", step 0), ``grid`` and ``temperatures``
+    (optional, together: Monte Carlo spin files of the flow's lattice at several temperatures,
+    and the flow's temperature table; give rows of source "mc_at_flow_temperature", see
+    :func:`_mc_at_flow_temperature`).
     Outputs: ``deltas`` (source, step, operator, delta, delta_err, chi2_dof, rmin, rmax, ...),
     ``correlators`` (source, step, operator, r, value, error).
     Params: sources (default all), steps (default all), rmin, rmax, form (default "torus"),
@@ -314,9 +341,52 @@ def correlators(ctx: StageContext) -> None:
             table = res.pop("table")
             rows.append({"source": source, "step": step, "operator": op, **res, **labels})
             tables.append(table.assign(source=source, step=step, operator=op, **labels))
+    if ctx.inputs.get("grid") and ctx.inputs.get("temperatures"):
+        rows += _mc_at_flow_temperature(ctx, x.shape[1:], labels)
     prov = ctx.provenance(**labels, temperature=meta.get("temperature"))
     io.write_table(pd.DataFrame(rows), ctx.output("deltas"), prov)
     io.write_table(pd.concat(tables, ignore_index=True), ctx.output("correlators"), prov)
+
+
+def _mc_at_flow_temperature(ctx: StageContext, shape, labels: dict) -> list[dict]:
+    """Rows (source "mc_at_flow_temperature") with the Monte Carlo Δ_σ, Δ_ε measured with the
+    flow's own fit on the flow's lattice, at each start's end temperature.
+
+    The end temperature is the physics estimator's (``end_method``, default "energy": matching
+    ⟨E⟩ to the Monte Carlo curve, which a thermometer's saturation cannot bias), averaged over the
+    last ``tail_steps`` flow steps. Only the ``n_nearest`` grid temperatures around it are fitted.
+    """
+    from coarsegrain.flow.estimators import mc_delta_reference
+
+    p = ctx.params
+    temps = _read_table_list(ctx.inputs["temperatures"])
+    method, n_tail = p.get("end_method", "energy"), int(p.get("tail_steps", 5))
+    files = {}
+    for f in ctx.inputs["grid"]:
+        files[float(io.read_meta(f)["temperature"])] = f
+    fit = dict(rmin=int(p.get("rmin", 1)), rmax=p.get("rmax"), form=p.get("form", "torus"),
+               kappa=float(p.get("kappa", 1.0)), n_groups=int(p.get("n_groups", 10)),
+               n_boot=int(p.get("n_boot", 100)), seed=int(p.get("seed", 0)))
+    rows = []
+    for source in p.get("sources") or sorted(temps["source"].unique()):
+        d = temps[(temps["source"] == source) & (temps["method"] == method)]
+        if d.empty:
+            continue
+        t_end, t_err = _tail_mean(d, n_tail)
+        if not math.isfinite(t_end) or t_end <= 0:
+            continue
+        near = sorted(files, key=lambda T: abs(T - t_end))[:int(p.get("n_nearest", 4))]
+        mc = {T: io.read_spins(files[T])[0] for T in sorted(near)}
+        for op in ("spin", "energy"):
+            ref = mc_delta_reference(mc, t_end, t_err if math.isfinite(t_err) else 0.0,
+                                     operator=op, lattice_shape=tuple(shape), **fit)
+            chi2 = ref["table"]["chi2_dof"].mean()
+            rows.append({"source": "mc_at_flow_temperature", "flow_source": source, "step": -1,
+                         "operator": op, "delta": ref["delta"], "delta_err": ref["error"],
+                         "chi2_dof": float(chi2), "temperature": t_end,
+                         "temperature_error": t_err, "temperature_method": method,
+                         "extrapolated": bool(ref["extrapolated"]), **labels})
+    return rows
 
 
 # ----------------------------------------------------------------------------- ⟨v h⟩ maps
@@ -377,19 +447,24 @@ def io_maps(ctx: StageContext) -> None:
 
 
 def _tail_mean(d: pd.DataFrame, n_tail: int) -> tuple[float, float]:
-    """Mean of the last ``n_tail`` steps' estimates, error from their errors and scatter."""
+    """Mean of the last ``n_tail`` steps' estimates and an error for it.
+
+    The steps come from the same chains, so their errors are not independent: the error is the
+    root-mean-square of the steps' own errors (not divided by √n_tail), combined with the
+    scatter between steps (their standard deviation, also not divided).
+    """
     d = d.sort_values("step").tail(n_tail)
     v = d["temperature"].to_numpy(float) if "temperature" in d else d["delta"].to_numpy(float)
     e = d["error"].to_numpy(float) if "error" in d else d["delta_err"].to_numpy(float)
     if v.size == 0:
         return math.nan, math.nan
-    stat = math.sqrt(np.nanmean(e**2) / v.size)
-    scatter = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+    stat = math.sqrt(np.nanmean(e**2))
+    scatter = float(np.std(v, ddof=1)) if v.size > 1 else 0.0
     return float(np.mean(v)), math.hypot(stat, scatter)
 
 
 def _named(ctx: StageContext, name: str, tag: str, p: dict) -> list[tuple[str, str]]:
-    """(claim-name prefix, path) for every path of input ``name``: the model tag, followed by
+    """(claim-id prefix, path) for every path of input ``name``: the model tag, followed by
     the flowed RBM's name when the ``flows`` param names them."""
     paths = ctx.inputs.get(name, [])
     names = p.get("flows")
@@ -399,158 +474,357 @@ def _named(ctx: StageContext, name: str, tag: str, p: dict) -> list[tuple[str, s
         return [(tag, path) for path in paths]
     if len(names) != len(paths):
         raise ValueError(f"params.flows names {len(names)} RBMs for {len(paths)} {name} inputs")
-    return [(f"{tag}_{n}", path) for n, path in zip(names, paths, strict=True)]
-
-
-def _direction_claim(name: str, value: float, error: float, sign: int, n_sigma: float = 3.0,
-                     **text) -> dict:
-    """A claim that ``value`` has the sign ``sign`` (+1: above 0, −1: below 0): ``agrees`` when
-    it does by more than ``n_sigma`` errors, ``disagrees`` when it has the other sign by more
-    than that, ``inconclusive`` in between."""
-    from coarsegrain.analysis.claims import make_bound_claim
-
-    row = make_bound_claim(name, value, error, 0.0, upper=sign < 0, n_sigma=n_sigma, **text)
-    if math.isfinite(value) and math.isfinite(error) and abs(value) <= n_sigma * error:
-        row["verdict"] = "inconclusive"
-    return row
+    return [(f"{tag}/{n}", path) for n, path in zip(names, paths, strict=True)]
 
 
 def claims(ctx: StageContext) -> None:
-    """Claims rows for one model from the flow, correlator, locality and layer tables.
+    """Measurements for the flow claims of one model and one training seed.
 
     Inputs (each optional): ``temperatures`` (from :func:`temperature_flow`), ``deltas`` (from
     :func:`correlators`), ``locality`` (from :func:`io_maps`), ``layers`` (from
     :func:`layer_temperatures`), ``tc`` (table with tc_estimate, tc_error; the exact Onsager
     value is used for ising2d when absent), ``reference_deltas`` (Monte Carlo Δ at T_c for the
-    chain, as written by :func:`correlators`). ``temperatures`` and ``deltas`` may hold one path
-    per flowed RBM, named (same order) by the ``flows`` param; claim names then carry the RBM's
-    name after the model tag.
-    Outputs: ``claims``.
-    Params: model, sigma, flows (names of the flowed RBMs), tail_steps, tc_tolerance,
-    delta_tolerance, method (temperature method used, default "thermometer").
+    chain, as written by :func:`correlators`), ``response`` (the flowed lattice's thermometer
+    calibration, whose resolution at T_c is the "near T_c" tolerance). ``temperatures`` and ``deltas`` may hold one path
+    per flowed RBM, named (same order) by the ``flows`` param; claim ids then carry the RBM's
+    name after the model tag. Verdicts are made from :mod:`coarsegrain.claims.registry`.
+    Outputs: ``claims`` (measurements).
+    Params: model, sigma, flows (names of the flowed RBMs), tail_steps, method (temperature
+    method, default "thermometer"), replicate (training-seed index of every input).
     """
-    from coarsegrain.analysis.claims import claims_frame, make_bound_claim, make_claim
     from coarsegrain.analysis.iomaps import locality_contrast
+    from coarsegrain.claims.measure import measurement, measurements_frame
 
     p = ctx.params
     model = p.get("model", "ising2d")
-    tag = model if model == "ising2d" else f"longrange_s{float(p['sigma']):g}"
+    tag = "flows/" + (model if model == "ising2d" else f"longrange_s{float(p['sigma']):g}")
     n_tail = int(p.get("tail_steps", 5))
     method = p.get("method", "thermometer")
+    rep = int(p.get("replicate", 0))
     rows = []
     if ctx.inputs.get("tc"):  # an empty list (no path) means none given
         tcdf, _ = io.read_table(ctx.input("tc"))
         if "sigma" in tcdf.columns and model == "longrange":
             tcdf = tcdf[np.isclose(tcdf["sigma"], float(p["sigma"]))]
         tc, tc_err = float(tcdf["tc_estimate"].iloc[0]), float(tcdf["tc_error"].iloc[0])
-        tc_src = "Binder crossing measured in this workflow"
     elif model == "ising2d":
         from coarsegrain.lattice.ising2d import T_CRITICAL
 
-        tc, tc_err, tc_src = T_CRITICAL, 0.0, "Onsager T_c = 2/ln(1+sqrt 2)"
+        tc, tc_err = T_CRITICAL, 0.0
     else:
-        tc, tc_err, tc_src = math.nan, math.nan, "no T_c given"
+        tc, tc_err = math.nan, math.nan
 
-    for flow_tag, path in _named(ctx, "temperatures", tag, p):
-        temps, _ = io.read_table(path)
-        for source, d in temps[temps["method"] == method].groupby("source", sort=True):
-            v, e = _tail_mean(d, n_tail)
-            rows.append(make_claim(
-                f"{flow_tag}_rbm_flow_temperature_from_{source}", v, math.hypot(e, tc_err), tc,
-                abs_tol=float(p.get("tc_tolerance", 0.3)),
-                detail=f"{method} temperature averaged over the last {n_tail} flow steps, start "
-                       f"{source}; tolerance covers the thermometer grid and finite size",
-                source=f"Iso et al. 2018, P1: the RBM flow approaches T_c ({tc_src})"))
+    tol, tol_src = math.nan, ""
+    if ctx.inputs.get("response") and math.isfinite(tc):
+        from coarsegrain.flow.thermometer import CalibrationMap
+
+        resp, _ = io.read_table(ctx.input("response"))
+        res = float(np.asarray(CalibrationMap(resp).resolution(tc)).ravel()[0])
+        if math.isfinite(res):
+            tol, tol_src = res, (f"thermometer resolution at T_c, {res:.3g}, from its held-out "
+                                 "calibration (this seed)")
+    if model == "ising2d":
+        for flow_tag, path in _named(ctx, "temperatures", tag, p):
+            temps, _ = io.read_table(path)
+            for source, d in temps[temps["method"] == method].groupby("source", sort=True):
+                v, e = _tail_mean(d, n_tail)
+                rows.append(measurement(
+                    f"{flow_tag}/end_temperature/{source}", v, e, seed=rep, reference=tc,
+                    reference_error=tc_err, n=len(d), tolerance=tol, tolerance_source=tol_src,
+                    detail=f"{method} temperature, mean of the last {n_tail} flow steps"))
 
     for i, (flow_tag, path) in enumerate(_named(ctx, "deltas", tag, p)):
         deltas, _ = io.read_table(path)
         spin = deltas[deltas["operator"] == "spin"]
         flow = spin[spin["source"] == p.get("delta_source", "mc")]
         v, e = _tail_mean(flow, n_tail)
+        chi2 = float(flow["chi2_dof"].mean()) if "chi2_dof" in flow else math.nan
+        mc = spin[spin["source"] == "monte_carlo"]
+        if model != "ising2d" and "reference_deltas" in ctx.inputs:
+            ref, _ = io.read_table(ctx.input("reference_deltas"))
+            mc = ref[(ref["operator"] == "spin") & (ref["source"] == "monte_carlo")]
+        mc_chi2 = float(mc["chi2_dof"].iloc[0]) if len(mc) and "chi2_dof" in mc else math.nan
+        same_t = spin[spin["source"] == "mc_at_flow_temperature"]
+        if "flow_source" in same_t.columns:
+            same_t = same_t[same_t["flow_source"] == p.get("delta_source", "mc")]
+        if len(same_t):
+            s = same_t.iloc[0]
+            kind = "delta_sigma_vs_mc_at_flow_t" if model == "ising2d" else \
+                "delta_sigma_differs_from_mc_at_flow_t"
+            rows.append(measurement(
+                f"{flow_tag}/{kind}", v, e, seed=rep, reference=float(s["delta"]),
+                reference_error=float(s["delta_err"]), chi2_dof=chi2, n=len(flow),
+                detail=f"flow Δ_σ (last {n_tail} steps) vs Monte Carlo Δ_σ at the flow's end "
+                       f"temperature {float(s['temperature']):.3f} ({s['temperature_method']}), "
+                       "same lattice and fit"
+                       + ("; extrapolated beyond the grid" if bool(s["extrapolated"]) else "")))
         if model == "ising2d":
-            rows.append(make_claim(
-                f"{flow_tag}_flow_delta_sigma", v, e, 0.125,
-                abs_tol=float(p.get("delta_tolerance", 0.05)),
-                detail=f"spin-correlator fit averaged over the last {n_tail} flow steps",
-                source="exact 2D Ising Delta_sigma = 1/8 (P1 compares the flow with it)"))
-            mc = spin[spin["source"] == "monte_carlo"]
-            if len(mc) and i == 0:  # the same Monte Carlo reference for every flowed RBM
-                rows.append(make_claim(
-                    f"{tag}_mc_delta_sigma", mc["delta"].iloc[0], mc["delta_err"].iloc[0], 0.125,
-                    abs_tol=float(p.get("delta_tolerance", 0.05)),
-                    detail="Monte Carlo configurations at the flow's input temperature",
-                    source="exact 2D Ising Delta_sigma = 1/8"))
+            rows.append(measurement(
+                f"{flow_tag}/delta_sigma", v, e, seed=rep, chi2_dof=chi2, n=len(flow),
+                detail=f"spin-correlator fit, mean of the last {n_tail} flow steps"))
+            if len(mc) and i == 0 and rep == 0:  # one Monte Carlo reference for all flows
+                rows.append(measurement(
+                    f"{tag}/mc_delta_sigma", mc["delta"].iloc[0], mc["delta_err"].iloc[0],
+                    chi2_dof=mc_chi2, detail="Monte Carlo configurations at the flow's input T"))
         else:
-            mc = spin[spin["source"] == "monte_carlo"]
-            if "reference_deltas" in ctx.inputs:
-                ref, _ = io.read_table(ctx.input("reference_deltas"))
-                mc = ref[(ref["operator"] == "spin") & (ref["source"] == "monte_carlo")]
+            sigma = float(p["sigma"])
             if len(mc):
                 rv, re_ = float(mc["delta"].iloc[0]), float(mc["delta_err"].iloc[0])
-                rows.append(make_claim(
-                    f"{flow_tag}_flow_delta_sigma_vs_mc", v, math.hypot(e, re_), rv,
-                    abs_tol=float(p.get("delta_tolerance", 0.05)),
-                    detail=f"flow Delta_sigma (last {n_tail} steps) vs Monte Carlo at T_c; P2 "
-                           "reports that they differ",
-                    source="P2: the RBM flow does not reproduce the long-range scaling dims"))
-            sigma = float(p["sigma"])
-            if 0.5 < sigma < 1.0 and i == 0:
-                rows.append(make_claim(
-                    f"{tag}_mc_delta_sigma_vs_exact",
-                    mc["delta"].iloc[0] if len(mc) else math.nan,
-                    mc["delta_err"].iloc[0] if len(mc) else math.nan, (1 - sigma) / 2,
-                    abs_tol=float(p.get("delta_tolerance", 0.05)),
-                    detail="Monte Carlo Delta_sigma at the measured T_c",
-                    source="Delta_sigma = (1-sigma)/2 exactly for 1/2 < sigma < 1"))
+                rows.append(measurement(
+                    f"{flow_tag}/delta_sigma_differs_from_mc", v, e, seed=rep, reference=rv,
+                    reference_error=re_, chi2_dof=chi2, n=len(flow),
+                    detail=f"flow Δ_σ (last {n_tail} steps) vs Monte Carlo Δ_σ at T_c"))
+                if i == 0 and rep == 0:
+                    rows.append(measurement(
+                        f"{tag}/mc_delta_sigma", rv, re_, reference=(1 - sigma) / 2,
+                        chi2_dof=mc_chi2, detail="Monte Carlo Δ_σ at the measured T_c"))
 
     if "locality" in ctx.inputs:
         loc, _ = io.read_table(ctx.input("locality"))
-        for map_kind, what, name in (
-                ("correlation", "<v h> maps", "rg_maps_more_local_than_rbm"),
-                ("response", "linear receptive fields", "rg_receptive_fields_more_local_than_rbm")):
-            first = loc[(loc["layer"] == 1) & (loc.get("map_type", "correlation") == map_kind)]
-            if first.empty:
-                continue
+        first = loc[(loc["layer"] == 1) & (loc.get("map_type", "correlation") == "correlation")]
+        if not first.empty:
             c = locality_contrast(first.loc[first["kind"] == "rg", "block_fraction"],
                                   first.loc[first["kind"] == "rbm", "block_fraction"],
                                   seed=int(p.get("seed", 0)))
-            rows.append(make_bound_claim(
-                f"{tag}_{name}", c["diff"], c["error"], 0.0, upper=False,
-                detail=f"median best-block weight fraction of {what}, RG {c['a']:.3f} minus RBM "
-                       f"{c['b']:.3f} (first layer)",
-                source="P1: RG input-output maps are local, RBM maps are not"))
+            rows.append(measurement(
+                f"{tag}/rg_maps_more_local_than_rbm", c["diff"], c["error"], seed=rep,
+                n=len(first), detail=f"median best-block fraction RG {c['a']:.3f}, "
+                                     f"RBM {c['b']:.3f} (first layer)"))
 
     if "layers" in ctx.inputs:
-        lay, _ = io.read_table(ctx.input("layers"))
-        lay = lay[lay["method"] == method]
+        lay_all, _ = io.read_table(ctx.input("layers"))
+        lay_all = lay_all[lay_all["method"] == method]
+        if "readout" not in lay_all.columns:
+            lay_all = lay_all.assign(readout="placed")
+        recon = lay_all[(lay_all["readout"] == "reconstruction") & (lay_all["kind"] == "rbm")]
+        if len(recon):
+            r = recon.set_index("layer")
+            top_r = int(r.index.max())
+            rows.append(measurement(
+                f"{tag}/stacked_rbm_flows_to_low_t/reconstruction",
+                float(r.loc[top_r, "temperature"] - r.loc[0, "temperature"]),
+                math.hypot(float(r.loc[top_r, "error"]), float(r.loc[0, "error"])), seed=rep,
+                detail=f"{method} temperature of layer {top_r} read back on the input lattice, "
+                       "minus the input's"))
+        lay = lay_all[lay_all["readout"] == "placed"]
         top = int(lay["layer"].max())
         t = lay.set_index(["kind", "layer"])
         if ("rbm", top) in t.index and ("rg", top) in t.index:
             a, b = t.loc[("rbm", top)], t.loc[("rg", top)]
             t0 = float(t.loc[("rbm", 0), "temperature"]) if ("rbm", 0) in t.index else math.nan
-            value = float(a["temperature"] - b["temperature"])
-            err = math.hypot(float(a["error"]), float(b["error"]))
-            rows.append(make_bound_claim(
-                f"{tag}_stacked_rbm_colder_than_rg", value, err, 0.0, upper=True,
-                detail=f"{method} temperature after {top} layers: stacked RBM "
-                       f"{float(a['temperature']):.3f}, RG {float(b['temperature']):.3f}, input "
-                       f"{t0:.3f}",
-                source="P2: stacked RBMs flow to low T, RG to high T (long-range chain)"))
+            rows.append(measurement(
+                f"{tag}/stacked_rbm_colder_than_rg", float(a["temperature"] - b["temperature"]),
+                math.hypot(float(a["error"]), float(b["error"])), seed=rep,
+                detail=f"after {top} layers: stacked RBM {float(a['temperature']):.3f}, RG "
+                       f"{float(b['temperature']):.3f}, input {t0:.3f}"))
             if ("rbm", 0) in t.index:
                 e0 = float(t.loc[("rbm", 0), "error"])
-                for kind, row, sign, word in (("rbm", a, -1, "low"), ("rg", b, 1, "high")):
-                    d = float(row["temperature"]) - t0
-                    rows.append(_direction_claim(
-                        f"{tag}_{'stacked_rbm' if kind == 'rbm' else 'rg'}_flows_to_{word}_t",
-                        d, math.hypot(float(row["error"]), e0), sign,
-                        detail=f"{method} temperature after {top} layers minus that of the "
-                               f"input (layer 0, {t0:.3f})",
-                        source=f"P2: {'stacked RBMs' if kind == 'rbm' else 'block-spin RG'} "
-                               f"flow to {word} T (long-range chain)"))
-    io.write_table(claims_frame(rows), ctx.output("claims"), ctx.provenance(model=model))
+                for kind, row, name in (("rbm", a, "stacked_rbm_flows_to_low_t/placed"),
+                                        ("rg", b, "rg_flows_to_high_t")):
+                    if kind == "rg" and model == "ising2d":
+                        continue  # in 2D, RG at T_c has no direction to flow (P2's is the chain's)
+                    rows.append(measurement(
+                        f"{tag}/{name}", float(row["temperature"]) - t0,
+                        math.hypot(float(row["error"]), e0), seed=rep,
+                        detail=f"{method} temperature after {top} layers minus the input's "
+                               f"({t0:.3f})"))
+    io.write_table(measurements_frame(rows), ctx.output("claims"), ctx.provenance(model=model))
     for r in rows:
-        ctx.log.info("%s: %.4g ± %.3g vs %.4g -> %s", r["name"], r["value"], r["error"],
-                     r["reference"], r["verdict"])
+        ctx.log.info("%s: %.4g ± %.3g (reference %.4g)", r["claim"], r["value"], r["error"],
+                     r["reference"])
+
+# ----------------------------------------------------------------------------- RG and chain data
+
+
+def block_spin(ctx: StageContext) -> None:
+    """Coarse-grain Monte Carlo configurations repeatedly; one output file per RG step.
+
+    Inputs: ``spins`` (one spin file). Outputs: ``blocks`` (one path per step, step 1 first).
+    Params: rule ("average" | "majority" | "decimate"), b, seed; the number of steps is the
+    number of ``blocks`` paths. Averaged lattices are written with
+    :func:`coarsegrain.io.write_lattices` (float32), ±1 outputs with
+    :func:`coarsegrain.io.write_spins`; the input's per-configuration columns are kept and a
+    ``step`` column is added.
+    """
+    from coarsegrain.rg.blockspin import rg_flow
+
+    p = ctx.params
+    rule, b = p.get("rule", "average"), int(p.get("b", 2))
+    outs = ctx.outputs["blocks"]
+    spins, cols, meta = io.read_spins(ctx.input("spins"), with_columns=True)
+    flow = rg_flow(spins, len(outs), rule=rule, b=b, seed=int(p.get("seed", 0)),
+                   include_input=False)
+    base = {k: meta[k] for k in ("model", "temperature", "sigma") if k in meta}
+    for step, (x, out) in enumerate(zip(flow, outs, strict=True), start=1):
+        columns = {c: cols[c].to_numpy() for c in cols.columns}
+        columns["step"] = np.full(x.shape[0], step, dtype=np.int32)
+        prov = ctx.provenance(**base, size=list(x.shape[1:]), rg_rule=rule, rg_b=b, rg_step=step,
+                              input_size=list(spins.shape[1:]))
+        if rule == "average":
+            io.write_lattices(x, out, prov, columns=columns)
+        else:
+            io.write_spins(x, out, prov, columns=columns)
+        ctx.log.info("RG step %d (%s, b=%d): %s -> %s", step, rule, b, spins.shape[1:], x.shape[1:])
+
+
+GRIDS = ("relative", "absolute")
+
+
+def grid_temperatures(points, grid: str = "relative", tc: float | None = None) -> np.ndarray:
+    """Temperatures of a grid: ``points`` themselves (absolute) or ``points × tc`` (relative).
+
+    Raises ValueError for an unknown ``grid``, non-positive points, or a relative grid without
+    a finite positive ``tc``.
+    """
+    pts = np.asarray(points, dtype=np.float64).ravel()
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS}; got {grid!r}")
+    if pts.size == 0 or not np.all(np.isfinite(pts)) or np.any(pts <= 0):
+        raise ValueError(f"grid points must be finite and > 0; got {pts.tolist()}")
+    if grid == "absolute":
+        return pts
+    if tc is None or not math.isfinite(tc) or tc <= 0:
+        raise ValueError(f"a relative temperature grid needs a finite T_c > 0; got tc={tc!r} "
+                         "(the Binder curves did not cross: widen the scan or add samples)")
+    return pts * float(tc)
+
+
+def _read_tc(path, sigma: float) -> tuple[float, float]:
+    cross, _ = io.read_table(path)
+    if "sigma" in cross.columns:
+        cross = cross[np.isclose(cross["sigma"], sigma)]
+    if cross.empty:
+        raise ValueError(f"{path}: no T_c row for sigma={sigma:g}")
+    return float(cross["tc_estimate"].iloc[0]), float(cross["tc_error"].iloc[0])
+
+
+def sample_longrange_grid(ctx: StageContext) -> None:
+    """One (σ, N) on a temperature grid; one spin file per grid point.
+
+    Inputs: ``tc`` (T_c artifact, a crossings table with tc_estimate, tc_error; required for a
+    relative grid). Outputs: ``spins`` (one path per grid point, in the order of ``points``),
+    ``table`` (optional: observables of every grid point, columns as
+    :func:`coarsegrain.lattice.longrange.observables_table` plus tau_int, thin, temperature_ratio).
+    Params: sigma, N, grid ("relative" | "absolute"), points (ratios T/T_c or temperatures),
+    n_samples, n_chains (optional), images, seed.
+    """
+    from coarsegrain.lattice.longrange import observables_table, sample_longrange
+
+    p = ctx.params
+    sigma, N = float(p["sigma"]), int(p["N"])
+    grid = p.get("grid", "relative")
+    tc, tc_err = (_read_tc(ctx.input("tc"), sigma) if "tc" in ctx.inputs
+                  else (math.nan, math.nan))
+    temps = grid_temperatures(p["points"], grid, tc if grid == "relative" else None)
+    outs = ctx.outputs["spins"]
+    if len(outs) != temps.size:
+        raise ValueError(f"{len(outs)} spin outputs for {temps.size} grid points")
+    images = p.get("images", "ewald")
+    tables = []
+    for point, T, out in zip(p["points"], temps, outs, strict=True):
+        res = sample_longrange(N, sigma, float(T), int(p["n_samples"]), seed=int(p["seed"]),
+                               images=images, n_chains=p.get("n_chains"), progress=True)
+        info = {k: v for k, v in res.info.items() if not isinstance(v, dict)}
+        ratio = float(T / tc) if math.isfinite(tc) else math.nan
+        info.update(model="longrange", size=[N], sigma=sigma, images=images,
+                    temperature=float(T), temperature_ratio=ratio, tc=tc, tc_error=tc_err,
+                    grid=grid, grid_point=float(point))
+        io.write_spins(res.configs, out, ctx.provenance(**info), columns={"chain": res.chain})
+        tab = observables_table(res.configs, float(T), sigma, images)
+        tab["temperature_ratio"] = ratio
+        for key in ("tau_int", "thin", "n_thermalize", "sampler"):
+            tab[key] = res.info.get(key)
+        tables.append(tab)
+        ctx.log.info("sigma=%g N=%d T=%.4f (T/T_c=%.3f): tau_int=%.2f thin=%s, <|m|>=%.3f",
+                     sigma, N, T, ratio, res.info.get("tau_int", math.nan), res.info.get("thin"),
+                     float(np.abs(res.configs.mean(axis=1)).mean()))
+    if "table" in ctx.outputs:
+        io.write_table(pd.concat(tables, ignore_index=True), ctx.output("table"),
+                       ctx.provenance(model="longrange", sigma=sigma, size=[N], tc=tc,
+                                      tc_error=tc_err, images=images))
+
+# ----------------------------------------------------------------------------- figures
+
+def _read(ctx, name):
+    from coarsegrain import io
+
+    return pd.concat([io.read_table(p)[0] for p in ctx.inputs[name]], ignore_index=True)
+
+
+def _save(ctx, fig):
+    from coarsegrain.plots.style import save_figure
+
+    save_figure(fig, ctx.output("figure"), pdf=ctx.params.get("pdf", True))
+
+
+def _tc(ctx) -> float | None:
+    """T_c from the ``tc`` param, or from a ``tc`` input table (tc_estimate; a measured T_c)."""
+    if ctx.params.get("tc") is not None:
+        return float(ctx.params["tc"])
+    if ctx.inputs.get("tc"):
+        df = _read(ctx, "tc")
+        if "sigma" in df.columns and ctx.params.get("sigma") is not None:
+            df = df[np.isclose(df["sigma"], float(ctx.params["sigma"]))]
+        return float(df["tc_estimate"].iloc[0]) if len(df) else None
+    return None
+
+
+def stage_examples(ctx) -> None:
+    """Inputs: examples (from flow.layer-temperatures), flow (optional flow file)."""
+    from coarsegrain import io
+
+    flow_steps = None
+    if "flow" in ctx.inputs:
+        x, cols, _ = io.read_spins(ctx.input("flow"), with_columns=True)
+        sel = (cols["source"] == ctx.params.get("source", "mc")).to_numpy()
+        steps = ctx.params.get("steps") or sorted(cols.loc[sel, "step"].unique())[:6]
+        flow_steps = {int(s): x[np.flatnonzero(sel & (cols["step"] == s).to_numpy())[0]]
+                      for s in steps}
+    _save(ctx, examples_figure(_read(ctx, "examples"), flow_steps))
+
+
+def stage_calibration(ctx) -> None:
+    _save(ctx, calibration_figure(_read(ctx, "confusion"), _read(ctx, "calibration")))
+
+
+def stage_temperature_flow(ctx) -> None:
+    _save(ctx, temperature_flow_figure(_read(ctx, "temperatures"), _tc(ctx),
+                                       tuple(ctx.params.get("methods", ("thermometer", "energy"))),
+                                       rbm=ctx.params.get("rbm")))
+
+
+def stage_observables_flow(ctx) -> None:
+    ref = None
+    if "reference" in ctx.inputs:
+        ref = _read(ctx, "reference")
+        # the input temperature as a value, or (chain grids relative to T_c) as T/T_c
+        key = next((k for k in ("temperature", "temperature_ratio")
+                    if ctx.params.get(k) is not None and k in ref.columns), None)
+        ref = ref[np.isclose(ref[key], float(ctx.params[key]))
+                  & (ref["L"] == int(ctx.params["L"]))] if key else None
+    _save(ctx, observables_flow_figure(_read(ctx, "observables"), ref, rbm=ctx.params.get("rbm")))
+
+
+def stage_correlators(ctx) -> None:
+    _save(ctx, correlators_figure(_read(ctx, "correlators"), _read(ctx, "deltas"),
+                                  ctx.params.get("exact"), rbm=ctx.params.get("rbm")))
+
+
+def stage_iomaps(ctx) -> None:
+    from coarsegrain import io
+
+    maps, cols, _ = io.read_lattices(ctx.input("maps"), with_columns=True)
+    meta_cols = cols.assign(**{k: v for k, v in ctx.params.items() if k in ("model", "sigma")})
+    _save(ctx, iomap_figure(maps, meta_cols, n_units=int(ctx.params.get("n_units", 8))))
+
+
+def stage_locality(ctx) -> None:
+    _save(ctx, locality_figure(_read(ctx, "locality")))
+
+
+def stage_layer_temperatures(ctx) -> None:
+    _save(ctx, layer_temperature_figure(_read(ctx, "layers"),
+                                        ctx.params.get("method", "thermometer")))
 
 
 STAGES = {
@@ -561,4 +835,14 @@ STAGES = {
     "correlators": correlators,
     "io-maps": io_maps,
     "claims": claims,
+    "block-spin": block_spin,
+    "sample-longrange": sample_longrange_grid,
+    "figure-examples": stage_examples,
+    "figure-calibration": stage_calibration,
+    "figure-temperature": stage_temperature_flow,
+    "figure-observables": stage_observables_flow,
+    "figure-correlators": stage_correlators,
+    "figure-iomaps": stage_iomaps,
+    "figure-locality": stage_locality,
+    "figure-layer-temperatures": stage_layer_temperatures,
 }

@@ -4,6 +4,9 @@ Every stage reads configurations, splits them into training and held-out sets
 (``heldout_fraction``, default 0.2 as in the P1 authors' 80/20 split), trains, and writes the
 model checkpoint (loadable with ``RBM.load`` / ``StackedRBM.load`` / ``Autoencoder.load``) and
 the tidy training curve (update, epoch, metric, value, error [, layer]) with provenance.
+
+Called as ``python -m coarsegrain rbm.<name>`` (``workflow/rules/rbm.smk``; ``flows.smk``
+trains the chain RBMs with the same stages).
 """
 
 from __future__ import annotations
@@ -116,7 +119,9 @@ def train(ctx: StageContext) -> None:
     init_scale, init_weighting, heldout_fraction, trainer settings (method, k, optimizer, lr,
     eps, beta1, beta2, momentum, weight_decay, batch_size, n_updates | n_epochs, schedule,
     lr_final, n_chains, chain_init, checkpoint_per_octave), monitor {metrics, every,
-    per_octave, n_samples, ais, ais_chains, ais_betas, n_model_samples, n_gibbs}, seed, device.
+    per_octave, n_samples, ais, ais_chains, ais_betas, n_model_samples, n_gibbs}, select
+    {enabled, snapshot_at, metric, tolerance, n_sigma, prefer, gap_max} (the checkpoint saved as
+    ``model``: see :func:`coarsegrain.rbm.selection.select_checkpoint`), seed, device.
     Outputs: model (checkpoint), curve (Parquet); optional checkpoints (a folder for
     log-spaced model checkpoints).
     """
@@ -135,10 +140,23 @@ def train(ctx: StageContext) -> None:
     kw = trainer_kwargs(p, shape)
     if ctx.outputs.get("checkpoints"):
         kw["checkpoint_dir"] = ctx.output("checkpoints")
+    select = p.get("select") or {}
+    if select.get("enabled", False) and xh is not None:
+        kw["snapshot_at"] = select.get("snapshot_at", "heavy")
     trainer = RBMTrainer(rbm, **kw)
     curve = trainer.fit(x, xh)
     _log_last(ctx, curve)
     meta = ctx.provenance(model="rbm", **info)
+    if kw.get("snapshot_at"):
+        # The model the flows use: the checkpoint chosen on held-out data by a stated rule
+        # (coarsegrain.rbm.selection), not whichever update came last.
+        from coarsegrain.rbm.selection import select_rbm
+
+        rule = {k: v for k, v in select.items() if k not in ("enabled", "snapshot_at")}
+        rbm, choice = select_rbm(trainer, curve, **rule)
+        meta["checkpoint"] = choice.as_dict()
+        ctx.log.info("selected checkpoint: update %d (%s)", choice.update, choice.rule)
+        curve = curve.assign(selected_update=int(choice.update))
     rbm.save(ctx.output("model"), meta={**meta, "trainer": vars(trainer.cfg)})
     io.write_table(curve, ctx.output("curve"), meta)
 
@@ -240,7 +258,6 @@ def figure_curves(ctx: StageContext) -> None:
     hue = "layer" if "layer" in curves.columns and len(paths) == 1 else "model"
     fig = training_curves_figure(curves, hue=hue, title=p.get("title", ""))
     save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
-
 
 STAGES = {
     "figure-curves": figure_curves,

@@ -1,4 +1,8 @@
-"""Workflow stages for lattice models (called through ``python -m coarsegrain lattice.<name>``)."""
+"""Entry points of ``workflow/rules/ising2d.smk``: 2D Ising sampling on the temperature grid,
+observables, exact curves, Binder crossings and their figures.
+
+Called as ``python -m coarsegrain ising2d.<name>``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import pandas as pd
 
 from coarsegrain import io
 from coarsegrain.cli import StageContext
+from coarsegrain.plots.style import save_figure
 
 
 def sample_ising2d(ctx: StageContext) -> None:
@@ -73,9 +78,10 @@ def exact_ising2d(ctx: StageContext) -> None:
 
 
 def critical_ising2d(ctx: StageContext) -> None:
-    """Binder crossings → T_c, and claims: T_c vs Onsager, sampled E(T) vs exact finite-L E(T)."""
-    from coarsegrain.analysis.claims import claims_frame, make_claim
+    """Binder crossings → T_c, and measurements for the claims T_c vs Onsager and sampled E(T)
+    vs exact finite-L E(T)."""
     from coarsegrain.analysis.critical import binder_crossings, estimate_tc
+    from coarsegrain.claims.measure import measurement, measurements_frame
     from coarsegrain.lattice import exact
 
     p = ctx.params
@@ -86,9 +92,9 @@ def critical_ising2d(ctx: StageContext) -> None:
     io.write_table(cross, ctx.output("crossings"), ctx.provenance(model="ising2d"))
     ctx.log.info("Binder crossing T_c = %.5f ± %.5f (exact %.5f)", tc, tc_err, exact.T_CRITICAL)
 
-    rows = [make_claim("ising2d_tc_binder", tc, tc_err, exact.T_CRITICAL,
-                       detail=f"crossing of the two largest sizes; sizes {sorted(int(x) for x in obs['L'].unique())}",
-                       source="Onsager T_c = 2/ln(1+sqrt 2)")]
+    sizes = sorted(int(x) for x in obs["L"].unique())
+    rows = [measurement("ising2d/tc_binder", tc, tc_err, n=len(cross),
+                        detail=f"crossing of the two largest sizes; sizes {sizes}")]
     e = obs[(obs["observable"] == "energy") & (obs["temperature"] > 0.05)]
     for L, d in e.groupby("L"):
         ex = exact.finite_size_thermo(d["temperature"].to_numpy(), int(L))["energy"]
@@ -96,12 +102,34 @@ def critical_ising2d(ctx: StageContext) -> None:
         ok = np.isfinite(z) & (d["error"].to_numpy() > 0)
         chi2 = float(np.mean(z[ok] ** 2)) if ok.any() else float("nan")
         n = int(ok.sum())
-        rows.append(make_claim(
-            f"ising2d_energy_chi2dof_L{int(L)}", chi2, np.sqrt(2.0 / max(n, 1)), 1.0,
-            detail=f"mean squared z-score of sampled <e>(T) vs exact finite-L <e>(T) over {n} "
-                   f"temperatures (max |z| = {np.nanmax(np.abs(z[ok])) if n else float('nan'):.2f})",
-            source="Kaufman / Ferdinand-Fisher exact finite-L partition function"))
-    io.write_table(claims_frame(rows), ctx.output("claims"), ctx.provenance())
+        rows.append(measurement(
+            f"ising2d/energy_chi2dof/L{int(L)}", chi2, np.sqrt(2.0 / max(n, 1)), n=n,
+            detail=f"{n} temperatures, max |z| = "
+                   f"{np.nanmax(np.abs(z[ok])) if n else float('nan'):.2f}"))
+    io.write_table(measurements_frame(rows), ctx.output("claims"), ctx.provenance())
+
+
+def ising2d_thermodynamics(ctx: StageContext) -> None:
+    from coarsegrain.lattice.ising2d import T_CRITICAL
+    from coarsegrain.plots.thermo import thermodynamics_figure
+
+    obs = pd.concat([io.read_table(f)[0] for f in ctx.inputs["observables"]], ignore_index=True)
+    exact, _ = io.read_table(ctx.input("exact"))
+    save_figure(thermodynamics_figure(obs, exact, T_CRITICAL), ctx.output("figure"),
+                pdf=ctx.params.get("pdf", True))
+
+def ising2d_binder(ctx: StageContext) -> None:
+    from coarsegrain.lattice.ising2d import T_CRITICAL
+    from coarsegrain.plots.thermo import binder_figure
+
+    obs = pd.concat([io.read_table(f)[0] for f in ctx.inputs["observables"]], ignore_index=True)
+    w = ctx.params["binder_window"]
+    obs = obs[(obs["temperature"] >= w[0]) & (obs["temperature"] <= w[1])]
+    cross, _ = io.read_table(ctx.input("crossings"))
+    tc = float(cross["tc_estimate"].iloc[0]) if len(cross) else float("nan")
+    err = float(cross["tc_error"].iloc[0]) if len(cross) else float("nan")
+    save_figure(binder_figure(obs, cross, tc, err, T_CRITICAL), ctx.output("figure"),
+                pdf=ctx.params.get("pdf", True))
 
 
 STAGES = {
@@ -109,14 +137,6 @@ STAGES = {
     "observables-ising2d": observables_ising2d,
     "exact-ising2d": exact_ising2d,
     "critical-ising2d": critical_ising2d,
+    "figure-thermodynamics": ising2d_thermodynamics,
+    "figure-binder": ising2d_binder,
 }
-
-# Cluster-sampled critical points and correlators live in lattice/stages_mc.py.
-from coarsegrain.lattice.stages_mc import STAGES as _MC_STAGES  # noqa: E402
-
-STAGES.update(_MC_STAGES)
-
-# Long-range chain samples on a temperature grid live in lattice/stages_lr.py.
-from coarsegrain.lattice.stages_lr import STAGES as _LR_STAGES  # noqa: E402
-
-STAGES.update(_LR_STAGES)

@@ -1,0 +1,9 @@
+"""Entry points that the rules call, one module per ``workflow/rules/*.smk`` file.
+
+A stage is ``fn(ctx: coarsegrain.cli.StageContext) -> None`` in the ``STAGES`` dict of
+``coarsegrain.stages.<rules file>``, called as ``python -m coarsegrain <rules file>.<name>``. Stages
+read inputs, call the domain packages, and write tables and measurements; the science lives in the
+domain packages, which know nothing of files.
+"""
+
+MODULES = ("ising2d", "montecarlo", "rbm", "flows", "spectral", "report", "iso")

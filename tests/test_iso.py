@@ -81,6 +81,21 @@ def test_ci_plans_iso_thermometer_flows_and_claims(ci_plan, repo_root):
     assert "iso.claims" in ci_plan and "iso_flows_temperature.png" in ci_plan
 
 
+def test_quick_reads_the_shared_grid_points_from_the_ising2d_files(repo_root, tmp_path):
+    """Grid points the ising2d section samples at the same count come from its files; the
+    sampler runs only for the others (quick: T ~ 0 and 4.25, 4.75, 5.25, 5.75)."""
+    quick = yaml.safe_load((repo_root / "config.yaml").read_text())
+    assert quick["iso"]["n_per_temperature"] == quick["ising2d"]["n_samples"]
+    proc, out = _dry_run(repo_root, tmp_path, "config.yaml")
+    assert proc.returncode == 0, out[-4000:]
+    (sample,) = _commands(out, "ising2d.sample-ising2d", "/data/iso/")
+    sampled = [round(t, 4) for t in sample["temperatures"]]
+    assert sampled == [0.0, 4.25, 4.75, 5.25, 5.75]
+    line = next(x for x in out.splitlines() if "-m coarsegrain rbm.train " in x
+                and "rbm_all.pt" in x)
+    assert line.count("/data/ising2d/L10/T") == 20 and line.count("/data/iso/") == 5
+
+
 @pytest.fixture(scope="module")
 def base(repo_root):
     return yaml.safe_load((repo_root / "config.yaml").read_text())

@@ -143,8 +143,9 @@ rule figure_p3_rbm:
         cg("spectral.rbm-figure", inputs=P3_RBM_TABLES, outputs=["figure"])
 
 
-rule p3_solvability:
-    """The covariance-spectrum solvability measures of every dataset: one table, one figure."""
+rule figure_p3_solvability:
+    """The covariance-spectrum solvability measures of every dataset: one small table and its
+    figure (a presentation job: it only collects the per-dataset solvability tables)."""
     input:
         solvability=[path("p3_table", dataset=d, table="solvability") for d in P3_DATASETS],
         covariance=[path("p3_table", dataset=d, table="covariance") for d in P3_DATASETS],

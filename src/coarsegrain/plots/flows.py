@@ -69,6 +69,12 @@ def _show_config(ax, x, title=""):
     return im
 
 
+def _shape_text(shape) -> str:
+    """"16×16" for a lattice, "32-site" for a chain."""
+    shape = [int(n) for n in shape]
+    return f"{shape[0]}-site" if len(shape) == 1 else "×".join(map(str, shape))
+
+
 def _spin_colorbar(fig, im, axes) -> None:
     """The ±1 colour key: spins are ±1; RG block averages and RBM means lie in between."""
     cb = fig.colorbar(im, ax=axes, shrink=0.8, ticks=[-1, 0, 1], pad=0.02)
@@ -111,7 +117,7 @@ def examples_figure(examples: pd.DataFrame, flow_steps: dict | None = None, exam
             ax = axes[r, c]
             ax.axis("on")
             x = np.asarray(row["values"], dtype=float).reshape(tuple(row["shape"]))
-            shape = "×".join(map(str, row["shape"]))
+            shape = _shape_text(row["shape"])
             if row["layer"] == 0:
                 in_shape = shape
             name = "MC input" if row["layer"] == 0 else f"layer {row['layer']}"
@@ -126,13 +132,13 @@ def examples_figure(examples: pd.DataFrame, flow_steps: dict | None = None, exam
         fax = bottom.subplots(1, n_cols, squeeze=False)[0]
         for ax in fax:
             ax.axis("off")
-        shape = "×".join(map(str, np.shape(steps[0][1])))
+        shape = _shape_text(np.shape(steps[0][1]))
         for ax, (step, x) in zip(fax, steps, strict=False):
             ax.axis("on")
             im = _show_config(ax, x, f"step {step}")
-        bottom.suptitle(f"RBM flow of one {shape} configuration (a different lattice: the "
-                        "flow's RBM has its own size); step 0 is the Monte Carlo start",
-                        fontsize=10)
+        other = " (another lattice: the flow's RBM has its own size)" if shape != in_shape else ""
+        bottom.suptitle(f"RBM flow of one {shape} configuration{other}; step 0 is the Monte "
+                        "Carlo start", fontsize=10)
         _spin_colorbar(bottom, im, fax)
     fig.suptitle(f"Coarse-graining one configuration — {_model_title(examples)}", y=1.02)
     return fig

@@ -372,7 +372,7 @@ def _mc_at_flow_temperature(ctx: StageContext, shape, labels: dict) -> list[dict
         d = temps[(temps["source"] == source) & (temps["method"] == method)]
         if d.empty:
             continue
-        t_end, t_err = _tail_mean(d, n_tail)
+        t_end, t_err = _tail_mean(d, n_tail, "temperature")
         if not math.isfinite(t_end) or t_end <= 0:
             continue
         near = sorted(files, key=lambda T: abs(T - t_end))[:int(p.get("n_nearest", 4))]
@@ -446,16 +446,17 @@ def io_maps(ctx: StageContext) -> None:
 # ----------------------------------------------------------------------------- claims
 
 
-def _tail_mean(d: pd.DataFrame, n_tail: int) -> tuple[float, float]:
+def _tail_mean(d: pd.DataFrame, n_tail: int, value: str | None = None) -> tuple[float, float]:
     """Mean of the last ``n_tail`` steps' estimates and an error for it.
 
     The steps come from the same chains, so their errors are not independent: the error is the
     root-mean-square of the steps' own errors (not divided by √n_tail), combined with the
     scatter between steps (their standard deviation, also not divided).
     """
+    value = value or ("delta" if "delta" in d else "temperature")
+    err = {"delta": "delta_err", "temperature": "error"}[value]
     d = d.sort_values("step").tail(n_tail)
-    v = d["temperature"].to_numpy(float) if "temperature" in d else d["delta"].to_numpy(float)
-    e = d["error"].to_numpy(float) if "error" in d else d["delta_err"].to_numpy(float)
+    v, e = d[value].to_numpy(float), d[err].to_numpy(float)
     if v.size == 0:
         return math.nan, math.nan
     stat = math.sqrt(np.nanmean(e**2))
@@ -527,7 +528,7 @@ def claims(ctx: StageContext) -> None:
         for flow_tag, path in _named(ctx, "temperatures", tag, p):
             temps, _ = io.read_table(path)
             for source, d in temps[temps["method"] == method].groupby("source", sort=True):
-                v, e = _tail_mean(d, n_tail)
+                v, e = _tail_mean(d, n_tail, "temperature")
                 rows.append(measurement(
                     f"{flow_tag}/end_temperature/{source}", v, e, seed=rep, reference=tc,
                     reference_error=tc_err, n=len(d), tolerance=tol, tolerance_source=tol_src,
@@ -537,7 +538,7 @@ def claims(ctx: StageContext) -> None:
         deltas, _ = io.read_table(path)
         spin = deltas[deltas["operator"] == "spin"]
         flow = spin[spin["source"] == p.get("delta_source", "mc")]
-        v, e = _tail_mean(flow, n_tail)
+        v, e = _tail_mean(flow, n_tail, "delta")
         chi2 = float(flow["chi2_dof"].mean()) if "chi2_dof" in flow else math.nan
         mc = spin[spin["source"] == "monte_carlo"]
         if model != "ising2d" and "reference_deltas" in ctx.inputs:

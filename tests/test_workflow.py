@@ -84,11 +84,7 @@ def planned_jobs_after_edit(workdir: Path, source: str) -> dict[str, int]:
         target.write_text(original)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, repo_root):
-    work = _copy_workflow(repo_root, tmp_path_factory.mktemp("wf"))
-    snakemake(work)
-    return work
+# The finished ci run `run` is a session fixture in conftest.py (the report test shares it).
 
 
 def test_all_outputs_exist(run):

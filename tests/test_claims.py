@@ -35,6 +35,8 @@ CASES = [
     (Equal(0.125, tol=0.02), (0.30, 0.005, {}), FAILS),
     (Equal(0.125, tol=0.02, max_error=0.05), (0.13, 0.2, {}), INCONCLUSIVE),
     (Equal(0.125), (NAN, 0.01, {}), INCONCLUSIVE),
+    (Equal(2.269, tol=0.3), (2.58, 0.5, {}), INCONCLUSIVE),  # less precise than its allowance
+    (Equal(1.0, tol=0.1), (1.0, NAN, {}), INCONCLUSIVE),     # no error: cannot be tested
     (Equal(), (0.2, 0.01, {"reference": 0.21, "reference_error": 0.01}), HOLDS),
     (Equal(), (0.4, 0.01, {"reference": 0.21, "reference_error": 0.01}), FAILS),
     (Bound(5.0, upper=True), (4.0, 0.1, {}), HOLDS),

@@ -10,8 +10,9 @@ as agreement and is recorded with the reason it has that size.
 Kinds
 -----
 - :class:`Equal` — value = reference within ``tol``: holds when ``|Δ| ≤ tol + n·σ``; fails
-  otherwise; inconclusive when the value is not finite or ``σ > max_error`` (too imprecise to
-  test the equality at all).
+  otherwise; inconclusive when the value or its error is not finite, or when ``σ`` exceeds
+  ``max_error`` (by default the tolerance itself, when there is one): a measurement less precise
+  than its allowance could not have failed.
 - :class:`Bound` — value below (``upper``) or above a bound: holds when the whole interval is on
   the claimed side, fails when the whole interval is on the other side, inconclusive otherwise.
 - :class:`Range` — ``lo ≤ value ≤ hi`` (either end may be infinite): holds when the interval lies
@@ -105,12 +106,13 @@ class Equal(Comparison):
         if censored:
             return Outcome(INCONCLUSIVE, tol, "censored value cannot test an equality")
         if not math.isfinite(s):
-            s = 0.0 if tol > 0 else math.nan
-            if not math.isfinite(s):
-                return Outcome(INCONCLUSIVE, tol, "no error and no tolerance")
-        if self.max_error is not None and s > self.max_error:
-            return Outcome(INCONCLUSIVE, tol, f"error {s:.3g} > {self.max_error:.3g}, too "
-                                              "imprecise to test")
+            return Outcome(INCONCLUSIVE, tol, "no finite error")
+        # A measurement less precise than the allowance it is judged with cannot test the
+        # equality: it would "agree" with almost anything.
+        limit = self.max_error if self.max_error is not None else (tol if tol > 0 else None)
+        if limit is not None and s > limit:
+            return Outcome(INCONCLUSIVE, tol, f"error {s:.3g} > {limit:.3g}, too imprecise to "
+                                              "test the equality")
         d = abs(float(value) - ref)
         allowed = tol + self.n_sigma * s
         if d <= allowed:

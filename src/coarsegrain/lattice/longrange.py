@@ -448,8 +448,9 @@ def locate_tc(sigma, sizes, n_samples: int, *, seed: int = 0, images: str = "ewa
 
     1. Coarse scan of the smallest and largest N on ``coarse_points`` temperatures spanning
        ``coarse_range`` × the mean-field bound ``2ζ(1+σ)``; the crossing of their U4 curves,
-       searched only where the small system's U4 lies in [0.15, 0.65] (at high T both curves
-       fluctuate around 0 and cross at random), gives T0.
+       searched only where the small system's U4 lies in [0.15, 0.65] and below the first
+       temperature where the large one's falls under 0.15 (above it both fluctuate around 0 and
+       cross at random), gives T0.
     2. Fine scan of all sizes on ``fine_points`` temperatures in T0 (1 ± ``fine_halfwidth``);
        pairwise crossings (:func:`coarsegrain.analysis.critical.binder_crossings`) and the
        estimate from the ``n_largest`` largest pairs (:func:`~coarsegrain.analysis.critical.
@@ -479,8 +480,15 @@ def locate_tc(sigma, sizes, n_samples: int, *, seed: int = 0, images: str = "ewa
     coarse, runs_c = scan_longrange(sigma, [sizes[0], sizes[-1]], coarse_t,
                                     coarse_samples or max(200, n_samples // 4), seed=seed,
                                     images=images, progress=progress)
-    b = coarse[(coarse["observable"] == "binder") & (coarse["L"] == sizes[0])]
-    ok = b[(b["value"] >= 0.15) & (b["value"] <= 0.65)]["temperature"]
+    u4 = coarse[coarse["observable"] == "binder"].pivot_table(index="temperature", columns="L",
+                                                                values="value")
+    # Near the crossing both cumulants are near U4* (≈ 0.2–0.6); above T_c the large system's
+    # falls to ~0 and fluctuates, where noise alone can make the curves cross.
+    # Search only below the first temperature at which the large system has disordered.
+    low = u4[sizes[-1]] < 0.15
+    cut = u4.index[low.to_numpy()].min() if low.any() else np.inf
+    sel = u4[sizes[0]].between(0.15, 0.65) & (u4.index < cut)
+    ok = pd.Series(u4.index[sel.to_numpy()], dtype=float)
     window = (float(ok.min()) - 1e-9, float(ok.max()) + 1e-9) if len(ok) else None
     step = float(coarse_t[1] - coarse_t[0])
     if window is not None:  # widen by one grid step so a crossing at the edge is kept

@@ -76,7 +76,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         ALL_TARGETS,
         REPORT_TARGETS,
-    default_target: True

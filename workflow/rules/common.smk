@@ -91,10 +91,18 @@ def ising_sample_params(w):
     """Params of the 2D Ising sampling job for size ``w.L``."""
     ising = config["ising2d"]
     return params_json(
-        {"L": int(w.L), "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
-         "n_samples": ising["n_samples"], "sampler": ising["sampler"], "window": ising["window"],
-         "thin": ising["thin"], "seed": config["seed"], "device": config["device"]},
-        fp("lattice", "stages/ising2d"))
+        {
+            "L": int(w.L),
+            "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
+            "n_samples": ising["n_samples"],
+            "sampler": ising["sampler"],
+            "window": ising["window"],
+            "thin": ising["thin"],
+            "seed": config["seed"],
+            "device": config["device"],
+        },
+        fp("lattice", "stages/ising2d"),
+    )
 
 
 # Cluster resources of one size's sampling job (used by workflow/profiles/slurm), grown with
@@ -119,4 +127,3 @@ def ising_spins_mem_mb(wildcards, attempt):
 ALL_TARGETS = []
 CLAIM_FILES = []
 BENCHMARKS = []  # every path used in a `benchmark:` directive, for the report's benchmark table
-

@@ -14,102 +14,123 @@ rule longrange_sample_grid:
     input:
         tc=path("mc_longrange_tc", sigma="{sigma}"),
     output:
-        spins=[path("lr_grid_spins", sigma="{sigma}", N="{N}", point=flows_point(x))
-               for x in FLLR["points"]],
+        spins=[
+            path("lr_grid_spins", sigma="{sigma}", N="{N}", point=flows_point(x))
+            for x in FLLR["points"]
+        ],
         table=path("lr_grid_observables", sigma="{sigma}", N="{N}"),
-    params:
-        json=lambda w: params_json(
-            {"sigma": float(w.sigma), "N": int(w.N), "grid": "relative",
-             "points": [float(x) for x in FLLR["points"]], "n_samples": FLLR["n_samples"],
-             "images": FLLR["images"], "seed": config["seed"]},
-            fp("lattice", "stages/flows")),
     log:
         path("log", name="longrange_sample_grid_s{sigma}_N{N}"),
     benchmark:
         path("benchmark", name="longrange_sample_grid_s{sigma}_N{N}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=flows_runtime(60),
+    params:
+        json=lambda w: params_json(
+            {
+                "sigma": float(w.sigma),
+                "N": int(w.N),
+                "grid": "relative",
+                "points": [float(x) for x in FLLR["points"]],
+                "n_samples": FLLR["n_samples"],
+                "images": FLLR["images"],
+                "seed": config["seed"],
+            },
+            fp("lattice", "stages/flows"),
+        ),
     shell:
         cg("flows.sample-longrange", inputs=["tc"], outputs=["spins", "table"])
 
 
 # ---------------------------------------------------------------- block-spin RG
 rule flows_rg_ising2d:
-    """2x2 block-spin RG of the 2D Monte Carlo configurations at T_c, one file per step."""
-    wildcard_constraints:
-        rg="average|majority|decimate",
     input:
         spins=flows_tc_spins("ising2d", FL2_STACK_L),
     output:
-        blocks=[path("rg_blocks", model="ising2d", rg="{rg}", step=k)
-                for k in range(1, flows_n_layers("ising2d") + 1)],
-    params:
-        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")),
+        blocks=[
+            path("rg_blocks", model="ising2d", rg="{rg}", step=k)
+            for k in range(1, flows_n_layers("ising2d") + 1)
+        ],
     log:
         path("log", name="flows_rg_ising2d_{rg}"),
-    threads: 1
+    """2x2 block-spin RG of the 2D Monte Carlo configurations at T_c, one file per step."""
+    wildcard_constraints:
+        rg="average|majority|decimate",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(10),
+    params:
+        json=lambda w: params_json(
+            {"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")
+        ),
     shell:
         cg("flows.block-spin", inputs=["spins"], outputs=["blocks"])
 
 
 rule flows_rg_longrange:
-    """2-site block-spin RG (decimation, averaging or majority) of the chain at T_c."""
-    wildcard_constraints:
-        rg="average|majority|decimate",
     input:
         spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
     output:
-        blocks=[path("rg_blocks", model="longrange_s{sigma}", rg="{rg}", step=k)
-                for k in range(1, flows_n_layers("longrange") + 1)],
-    params:
-        json=lambda w: params_json({"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")),
+        blocks=[
+            path("rg_blocks", model="longrange_s{sigma}", rg="{rg}", step=k)
+            for k in range(1, flows_n_layers("longrange") + 1)
+        ],
     log:
         path("log", name="flows_rg_longrange_s{sigma}_{rg}"),
-    threads: 1
+    """2-site block-spin RG (decimation, averaging or majority) of the chain at T_c."""
+    wildcard_constraints:
+        rg="average|majority|decimate",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(10),
+    params:
+        json=lambda w: params_json(
+            {"rule": w.rg, "b": 2, "seed": config["seed"]}, fp("rg", "stages/flows")
+        ),
     shell:
         cg("flows.block-spin", inputs=["spins"], outputs=["blocks"])
 
 
 # ---------------------------------------------------------------- thermometers
 rule flows_thermometer:
+    input:
+        spins=lambda w: flows_grid_spins(w.model, int(w.size)),
+    output:
+        **{
+            t: path("thermometer_table", rep="{rep}", model="{model}", size="{size}", table=t)
+            for t in THERMO_TABLES
+        },
+        model=path("thermometer", rep="{rep}", model="{model}", size="{size}"),
+    log:
+        path("log", name="flows_thermometer_{model}_L{size}_seed{rep}"),
+    benchmark:
+        path("benchmark", name="flows_thermometer_{model}_L{size}_seed{rep}")
     """Neural thermometer at one lattice side, trained on the Monte Carlo temperature grid;
     calibration (confusion matrix, predicted vs true T) on held-out configurations."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
         size="[0-9]+",
-    input:
-        spins=lambda w: flows_grid_spins(w.model, int(w.size)),
-    output:
-        model=path("thermometer", rep="{rep}", model="{model}", size="{size}"),
-        **{t: path("thermometer_table", rep="{rep}", model="{model}", size="{size}", table=t)
-           for t in THERMO_TABLES},
-    params:
-        json=lambda w: params_json({**FLOWS["thermometer"], "seed": replicate_seed(w.rep),
-                                    "device": config["device"]}, FLOW_FP),
-    log:
-        path("log", name="flows_thermometer_{model}_L{size}_seed{rep}"),
-    benchmark:
-        path("benchmark", name="flows_thermometer_{model}_L{size}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_thermometer_runtime,
+    params:
+        json=lambda w: params_json(
+            {**FLOWS["thermometer"], "seed": replicate_seed(w.rep), "device": config["device"]},
+            FLOW_FP,
+        ),
     shell:
         cg("flows.train-thermometer", inputs=["spins"], outputs=["model", *THERMO_TABLES])
 
@@ -122,19 +143,20 @@ rule flows_lr_rbm:
     output:
         model=path("flows_lr_rbm", rep="{rep}", sigma="{sigma}"),
         curve=path("flows_lr_rbm_curve", rep="{rep}", sigma="{sigma}"),
-    params:
-        json=lambda w: params_json(flows_lr_train_params(w.rep, n_hidden=flows_lr_hidden()),
-                                   FLOW_FP),
     log:
         path("log", name="flows_lr_rbm_s{sigma}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_lr_rbm_s{sigma}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(60),
+    params:
+        json=lambda w: params_json(
+            flows_lr_train_params(w.rep, n_hidden=flows_lr_hidden()), FLOW_FP
+        ),
     shell:
         cg("rbm.train", inputs=["spins"], outputs=["model", "curve"])
 
@@ -146,359 +168,458 @@ rule flows_lr_stack:
     output:
         model=path("flows_lr_stack", rep="{rep}", sigma="{sigma}"),
         curve=path("flows_lr_stack_curve", rep="{rep}", sigma="{sigma}"),
-    params:
-        json=lambda w: params_json(
-            flows_lr_train_params(w.rep, sizes=flows_sizes("longrange")[1:],
-                                  propagate=FLLR["stack"]["propagate"]), FLOW_FP),
     log:
         path("log", name="flows_lr_stack_s{sigma}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_lr_stack_s{sigma}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(60),
+    params:
+        json=lambda w: params_json(
+            flows_lr_train_params(
+                w.rep, sizes=flows_sizes("longrange")[1:], propagate=FLLR["stack"]["propagate"]
+            ),
+            FLOW_FP,
+        ),
     shell:
         cg("rbm.train-stack", inputs=["spins"], outputs=["model", "curve"])
 
 
 # ---------------------------------------------------------------- RBM flows
 rule flows_rbm_flow:
-    """v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity."""
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         rbm=lambda w: flows_rbm(w.model, w.rbm, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
     output:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
-    params:
-        json=lambda w: flows_params(w.model, w.rep, steps=FLOWS["steps"], starts=FLOWS["starts"],
-                                    n_configs=FLOWS["n_configs"]),
     log:
         path("log", name="flows_rbm_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_rbm_flow_{model}_{rbm}_seed{rep}")
-    threads: 1
+    """v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
+    params:
+        json=lambda w: flows_params(
+            w.model,
+            w.rep,
+            steps=FLOWS["steps"],
+            starts=FLOWS["starts"],
+            n_configs=FLOWS["n_configs"],
+        ),
     shell:
         cg("flows.rbm-flow", inputs=["rbm", "spins"], outputs=["flow"])
 
 
 rule flows_temperature_flow:
-    """Thermometer and physics-estimator temperatures, and E, |m|, per flow step and start."""
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
-        thermometer=lambda w: path("thermometer", rep=w.rep, model=w.model, size=flows_flow_size(w.model)),
+        thermometer=lambda w: path(
+            "thermometer", rep=w.rep, model=w.model, size=flows_flow_size(w.model)
+        ),
         observables=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
     output:
-        **{t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t) for t in FLOW_TABLES},
-    params:
-        json=lambda w: flows_params(w.model, w.rep, n_boot=FLOWS["n_boot"]),
+        **{
+            t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t)
+            for t in FLOW_TABLES
+        },
     log:
         path("log", name="flows_temperature_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_temperature_flow_{model}_{rbm}_seed{rep}")
-    threads: 1
+    """Thermometer and physics-estimator temperatures, and E, |m|, per flow step and start."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
+    params:
+        json=lambda w: flows_params(w.model, w.rep, n_boot=FLOWS["n_boot"]),
     shell:
-        cg("flows.temperature-flow", inputs=["flow", "thermometer", "observables"],
-           outputs=FLOW_TABLES)
+        cg(
+            "flows.temperature-flow",
+            inputs=["flow", "thermometer", "observables"],
+            outputs=FLOW_TABLES,
+        )
 
 
 rule flows_correlators:
-    """Spin and energy correlators, Delta_sigma and Delta_eps per flow step, and of the Monte
-    Carlo configurations at T_c (source monte_carlo) fitted the same way."""
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
         reference=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
         # Monte Carlo Delta at the flow's own end temperature, same lattice and fit
         grid=lambda w: flows_grid_spins(w.model, flows_flow_size(w.model)),
-        temperatures=path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}",
-                          table="temperatures"),
+        temperatures=path(
+            "flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table="temperatures"
+        ),
     output:
-        **{t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t)
-           for t in CORR_TABLES},
-    params:
-        json=lambda w: flows_params(w.model, w.rep, sources=["mc"], steps=FLOWS["correlators"]["steps"],
-                                    n_groups=FLOWS["correlators"]["n_groups"],
-                                    n_boot=FLOWS["correlators"]["n_boot"],
-                                    tail_steps=FLOWS["tail_steps"], **flows_fit(w.model)),
+        **{
+            t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t)
+            for t in CORR_TABLES
+        },
     log:
         path("log", name="flows_correlators_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_correlators_{model}_{rbm}_seed{rep}")
-    threads: 1
+    """Spin and energy correlators, Delta_sigma and Delta_eps per flow step, and of the Monte
+    Carlo configurations at T_c (source monte_carlo) fitted the same way."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
+    params:
+        json=lambda w: flows_params(
+            w.model,
+            w.rep,
+            sources=["mc"],
+            steps=FLOWS["correlators"]["steps"],
+            n_groups=FLOWS["correlators"]["n_groups"],
+            n_boot=FLOWS["correlators"]["n_boot"],
+            tail_steps=FLOWS["tail_steps"],
+            **flows_fit(w.model),
+        ),
     shell:
-        cg("flows.correlators", inputs=["flow", "reference", "grid", "temperatures"],
-           outputs=CORR_TABLES)
+        cg(
+            "flows.correlators",
+            inputs=["flow", "reference", "grid", "temperatures"],
+            outputs=CORR_TABLES,
+        )
 
 
 # ---------------------------------------------------------------- stacks: <v h> maps, layers
 rule flows_io_maps:
-    """<v_i h_a> maps and linear receptive fields of every stack layer and RG step; locality."""
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         stack=lambda w: flows_stack(w.model, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
     output:
         maps=path("flows_stack_table", rep="{rep}", model="{model}", table="iomaps"),
         locality=path("flows_stack_table", rep="{rep}", model="{model}", table="locality"),
-    params:
-        json=lambda w: flows_params(
-            w.model, w.rep, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
-            **{k: v for k, v in FLOWS["iomaps"].items() if k != "n_units"}),
     log:
         path("log", name="flows_io_maps_{model}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_io_maps_{model}_seed{rep}")
-    threads: 1
+    """<v_i h_a> maps and linear receptive fields of every stack layer and RG step; locality."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
+    params:
+        json=lambda w: flows_params(
+            w.model,
+            w.rep,
+            rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"],
+            b=2,
+            **{k: v for k, v in FLOWS["iomaps"].items() if k != "n_units"},
+        ),
     shell:
         cg("flows.io-maps", inputs=["stack", "spins"], outputs=["maps", "locality"])
 
 
 rule flows_layer_temperatures:
-    """Temperature of each layer's output, stacked RBM vs RG, from Monte Carlo data at T_c."""
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         stack=lambda w: flows_stack(w.model, w.rep),
         spins=lambda w: flows_tc_spins(w.model, flows_sizes(w.model)[0]),
-        thermometers=lambda w: [path("thermometer", rep=w.rep, model=w.model, size=s)
-                                for s in flows_sizes(w.model)],
+        thermometers=lambda w: [
+            path("thermometer", rep=w.rep, model=w.model, size=s) for s in flows_sizes(w.model)
+        ],
         observables=lambda w: [flows_observables(w.model, s) for s in flows_sizes(w.model)],
     output:
         table=path("flows_stack_table", rep="{rep}", model="{model}", table="layers"),
         examples=path("flows_stack_table", rep="{rep}", model="{model}", table="examples"),
-    params:
-        json=lambda w: flows_params(
-            w.model, w.rep, rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"], b=2,
-            n_boot=FLOWS["n_boot"], **FLOWS["layers"]),
     log:
         path("log", name="flows_layer_temperatures_{model}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_layer_temperatures_{model}_seed{rep}")
-    threads: 1
+    """Temperature of each layer's output, stacked RBM vs RG, from Monte Carlo data at T_c."""
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=flows_mem_mb,
         runtime=flows_runtime(30),
+    params:
+        json=lambda w: flows_params(
+            w.model,
+            w.rep,
+            rg_rule=(FL2 if w.model == "ising2d" else FLLR)["rg_rule"],
+            b=2,
+            n_boot=FLOWS["n_boot"],
+            **FLOWS["layers"],
+        ),
     shell:
-        cg("flows.layer-temperatures", inputs=["stack", "spins", "thermometers", "observables"],
-           outputs=["table", "examples"])
+        cg(
+            "flows.layer-temperatures",
+            inputs=["stack", "spins", "thermometers", "observables"],
+            outputs=["table", "examples"],
+        )
 
 
 rule flows_claims:
+    input:
+        temperatures=lambda w: [
+            path("flow_table", rep=w.rep, model=w.model, rbm=r, table="temperatures")
+            for r in flows_rbm_names(w.model)
+        ],
+        deltas=lambda w: [
+            path("flow_table", rep=w.rep, model=w.model, rbm=r, table="deltas")
+            for r in flows_rbm_names(w.model)
+        ],
+        locality=path("flows_stack_table", rep="{rep}", model="{model}", table="locality"),
+        layers=path("flows_stack_table", rep="{rep}", model="{model}", table="layers"),
+        tc=lambda w: (
+            [] if w.model == "ising2d" else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]
+        ),
+        response=lambda w: path(
+            "thermometer_table",
+            rep=w.rep,
+            model=w.model,
+            table="response",
+            size=flows_flow_size(w.model),
+        ),
+    output:
+        claims=path("claims_part", name="flows_{model}_seed{rep}"),
+    log:
+        path("log", name="flows_claims_{model}_seed{rep}"),
     """Claims of one model: flow end temperature vs T_c, flow Delta vs 1/8 or Monte Carlo,
     RG vs RBM locality, stacked RBM vs RG temperature direction."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
-    input:
-        temperatures=lambda w: [path("flow_table", rep=w.rep, model=w.model, rbm=r, table="temperatures")
-                                for r in flows_rbm_names(w.model)],
-        deltas=lambda w: [path("flow_table", rep=w.rep, model=w.model, rbm=r, table="deltas")
-                          for r in flows_rbm_names(w.model)],
-        locality=path("flows_stack_table", rep="{rep}", model="{model}", table="locality"),
-        layers=path("flows_stack_table", rep="{rep}", model="{model}", table="layers"),
-        tc=lambda w: ([] if w.model == "ising2d"
-                      else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
-        response=lambda w: path("thermometer_table", rep=w.rep, model=w.model, table="response",
-                                size=flows_flow_size(w.model)),
-    output:
-        claims=path("claims_part", name="flows_{model}_seed{rep}"),
-    params:
-        json=lambda w: flows_params(
-            w.model, w.rep, flows=flows_rbm_names(w.model), method=FLOWS["method"],
-            tail_steps=FLOWS["tail_steps"], replicate=int(w.rep)),
-    log:
-        path("log", name="flows_claims_{model}_seed{rep}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: flows_params(
+            w.model,
+            w.rep,
+            flows=flows_rbm_names(w.model),
+            method=FLOWS["method"],
+            tail_steps=FLOWS["tail_steps"],
+            replicate=int(w.rep),
+        ),
     shell:
-        cg("flows.claims",
-           inputs=["temperatures", "deltas", "locality", "layers", "tc", "response"],
-           outputs=["claims"])
+        cg(
+            "flows.claims",
+            inputs=["temperatures", "deltas", "locality", "layers", "tc", "response"],
+            outputs=["claims"],
+        )
 
 
 # ---------------------------------------------------------------- figures
 rule figure_flows_examples:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         examples=path("flows_stack_table", rep=0, model="{model}", table="examples"),
         flow=lambda w: path("flow", rep=0, model=w.model, rbm=flows_rbm_names(w.model)[0]),
     output:
-        figure=report(path("figure", name="flows_{model}_examples"),
-                      caption="../report/flows_examples.rst", category="4. RG vs RBM",
-                      subcategory="{model}"),
-    params:
-        json=flows_figure_params(source="mc"),
+        figure=report(
+            path("figure", name="flows_{model}_examples"),
+            caption="../report/flows_examples.rst",
+            category="4. RG vs RBM",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_examples"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=flows_figure_params(source="mc"),
     shell:
         cg("flows.figure-examples", inputs=["examples", "flow"], outputs=["figure"])
 
 
 rule figure_flows_calibration:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
-        confusion=lambda w: path("thermometer_table", rep=0, model=w.model, table="confusion",
-                                 size=flows_flow_size(w.model)),
-        calibration=lambda w: path("thermometer_table", rep=0, model=w.model, table="calibration",
-                                   size=flows_flow_size(w.model)),
+        confusion=lambda w: path(
+            "thermometer_table",
+            rep=0,
+            model=w.model,
+            table="confusion",
+            size=flows_flow_size(w.model),
+        ),
+        calibration=lambda w: path(
+            "thermometer_table",
+            rep=0,
+            model=w.model,
+            table="calibration",
+            size=flows_flow_size(w.model),
+        ),
     output:
-        figure=report(path("figure", name="flows_{model}_calibration"),
-                      caption="../report/flows_calibration.rst", category="3. RBM flows",
-                      subcategory="{model}"),
-    params:
-        json=flows_figure_params(),
+        figure=report(
+            path("figure", name="flows_{model}_calibration"),
+            caption="../report/flows_calibration.rst",
+            category="3. RBM flows",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_calibration"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=flows_figure_params(),
     shell:
         cg("flows.figure-calibration", inputs=["confusion", "calibration"], outputs=["figure"])
 
 
 rule figure_flows_temperature:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         temperatures=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="temperatures"),
-        tc=lambda w: ([] if w.model == "ising2d"
-                      else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]),
+        tc=lambda w: (
+            [] if w.model == "ising2d" else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]
+        ),
     output:
-        figure=report(path("figure", name="flows_{model}_{rbm}_temperature"),
-                      caption="../report/flows_temperature.rst", category="3. RBM flows",
-                      subcategory="{model}"),
-    params:
-        json=lambda w: flows_figure_params(
-            tc=T_C_2D if w.model == "ising2d" else None, sigma=flows_labels(w.model).get("sigma"),
-            methods=["thermometer", "energy"], rbm=w.rbm),
+        figure=report(
+            path("figure", name="flows_{model}_{rbm}_temperature"),
+            caption="../report/flows_temperature.rst",
+            category="3. RBM flows",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_{rbm}_temperature"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: flows_figure_params(
+            tc=T_C_2D if w.model == "ising2d" else None,
+            sigma=flows_labels(w.model).get("sigma"),
+            methods=["thermometer", "energy"],
+            rbm=w.rbm,
+        ),
     shell:
         cg("flows.figure-temperature", inputs=["temperatures", "tc"], outputs=["figure"])
 
 
 rule figure_flows_observables:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         observables=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="observables"),
         reference=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
     output:
-        figure=report(path("figure", name="flows_{model}_{rbm}_observables"),
-                      caption="../report/flows_observables.rst", category="3. RBM flows",
-                      subcategory="{model}"),
-    params:
-        json=lambda w: flows_figure_params(
-            L=flows_flow_size(w.model), rbm=w.rbm,
-            **({"temperature": float(fmt_t(RBMC["tc_temperature"]))} if w.model == "ising2d"
-               else {"temperature_ratio": 1.0})),
+        figure=report(
+            path("figure", name="flows_{model}_{rbm}_observables"),
+            caption="../report/flows_observables.rst",
+            category="3. RBM flows",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_{rbm}_observables"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: flows_figure_params(
+            L=flows_flow_size(w.model),
+            rbm=w.rbm,
+            **(
+                {"temperature": float(fmt_t(RBMC["tc_temperature"]))}
+                if w.model == "ising2d"
+                else {"temperature_ratio": 1.0}
+            ),
+        ),
     shell:
         cg("flows.figure-observables", inputs=["observables", "reference"], outputs=["figure"])
 
 
 rule figure_flows_correlators:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         correlators=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="correlators"),
         deltas=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="deltas"),
     output:
-        figure=report(path("figure", name="flows_{model}_{rbm}_correlators"),
-                      caption="../report/flows_correlators.rst", category="3. RBM flows",
-                      subcategory="{model}"),
-    params:
-        json=lambda w: flows_figure_params(exact=flows_exact_deltas(w.model), rbm=w.rbm),
+        figure=report(
+            path("figure", name="flows_{model}_{rbm}_correlators"),
+            caption="../report/flows_correlators.rst",
+            category="3. RBM flows",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_{rbm}_correlators"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: flows_figure_params(exact=flows_exact_deltas(w.model), rbm=w.rbm),
     shell:
         cg("flows.figure-correlators", inputs=["correlators", "deltas"], outputs=["figure"])
 
 
 rule figure_flows_iomaps:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         maps=path("flows_stack_table", rep=0, model="{model}", table="iomaps"),
     output:
-        figure=report(path("figure", name="flows_{model}_iomaps"),
-                      caption="../report/flows_iomaps.rst", category="4. RG vs RBM",
-                      subcategory="{model}"),
-    params:
-        json=lambda w: flows_figure_params(n_units=FLOWS["iomaps"]["n_units"],
-                                           **{k: v for k, v in flows_labels(w.model).items()
-                                              if k in ("model", "sigma")}),
+        figure=report(
+            path("figure", name="flows_{model}_iomaps"),
+            caption="../report/flows_iomaps.rst",
+            category="4. RG vs RBM",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_iomaps"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: flows_figure_params(
+            n_units=FLOWS["iomaps"]["n_units"],
+            **{k: v for k, v in flows_labels(w.model).items() if k in ("model", "sigma")},
+        ),
     shell:
         cg("flows.figure-iomaps", inputs=["maps"], outputs=["figure"])
 
 
 rule figure_flows_locality:
-    wildcard_constraints:
-        model="ising2d|longrange_s[0-9.]+",
     input:
         locality=path("flows_stack_table", rep=0, model="{model}", table="locality"),
     output:
-        figure=report(path("figure", name="flows_{model}_locality"),
-                      caption="../report/flows_locality.rst", category="4. RG vs RBM",
-                      subcategory="{model}"),
-    params:
-        json=flows_figure_params(),
+        figure=report(
+            path("figure", name="flows_{model}_locality"),
+            caption="../report/flows_locality.rst",
+            category="4. RG vs RBM",
+            subcategory="{model}",
+        ),
     log:
         path("log", name="figure_flows_{model}_locality"),
-    threads: 1
+    wildcard_constraints:
+        model="ising2d|longrange_s[0-9.]+",
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=flows_figure_params(),
     shell:
         cg("flows.figure-locality", inputs=["locality"], outputs=["figure"])
 
@@ -507,15 +628,18 @@ rule figure_flows_layer_temperatures:
     input:
         layers=[path("flows_stack_table", rep=0, model=m, table="layers") for m in FLOW_MODELS],
     output:
-        figure=report(path("figure", name="flows_layer_temperatures"),
-                      caption="../report/flows_layer_temperatures.rst", category="4. RG vs RBM"),
-    params:
-        json=flows_figure_params(method=FLOWS["method"]),
+        figure=report(
+            path("figure", name="flows_layer_temperatures"),
+            caption="../report/flows_layer_temperatures.rst",
+            category="4. RG vs RBM",
+        ),
     log:
         path("log", name="figure_flows_layer_temperatures"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=flows_figure_params(method=FLOWS["method"]),
     shell:
         cg("flows.figure-layer-temperatures", inputs=["layers"], outputs=["figure"])
 
@@ -524,26 +648,58 @@ FLOW_PER_RBM_FIGURES = ["temperature", "observables", "correlators"]
 FLOW_PER_MODEL_FIGURES = ["examples", "calibration", "iomaps", "locality"]
 ALL_TARGETS += [
     *[path("figure", name=f"flows_{m}_{f}") for m in FLOW_MODELS for f in FLOW_PER_MODEL_FIGURES],
-    *[path("figure", name=f"flows_{m}_{r}_{f}") for m in FLOW_MODELS for r in flows_rbm_names(m)
-      for f in FLOW_PER_RBM_FIGURES],
+    *[
+        path("figure", name=f"flows_{m}_{r}_{f}")
+        for m in FLOW_MODELS
+        for r in flows_rbm_names(m)
+        for f in FLOW_PER_RBM_FIGURES
+    ],
     *([path("figure", name="flows_layer_temperatures")] if FLOW_MODELS else []),
-    *[path("rg_blocks", model="ising2d", rg=rg, step=k) for rg in FL2["rg_rules"]
-      for k in range(1, flows_n_layers("ising2d") + 1) if FL2["enabled"]],
-    *[path("rg_blocks", model=f"longrange_s{s}", rg=rg, step=k) for s in FLOW_SIGMAS
-      for rg in FLLR["rg_rules"] for k in range(1, flows_n_layers("longrange") + 1)],
+    *[
+        path("rg_blocks", model="ising2d", rg=rg, step=k)
+        for rg in FL2["rg_rules"]
+        for k in range(1, flows_n_layers("ising2d") + 1)
+        if FL2["enabled"]
+    ],
+    *[
+        path("rg_blocks", model=f"longrange_s{s}", rg=rg, step=k)
+        for s in FLOW_SIGMAS
+        for rg in FLLR["rg_rules"]
+        for k in range(1, flows_n_layers("longrange") + 1)
+    ],
 ]
-CLAIM_FILES += [path("claims_part", name=f"flows_{m}_seed{r}") for m in FLOW_MODELS
-                for r in REPLICATES]
+CLAIM_FILES += [
+    path("claims_part", name=f"flows_{m}_seed{r}") for m in FLOW_MODELS for r in REPLICATES
+]
 BENCHMARKS += [
-    *[path("benchmark", name=f"longrange_sample_grid_s{s}_N{n}") for s in FLOW_SIGMAS
-      for n in flows_sizes(f"longrange_s{s}")],
-    *[path("benchmark", name=f"flows_thermometer_{m}_L{n}_seed{q}") for m in FLOW_MODELS
-      for n in sorted({flows_flow_size(m), *flows_sizes(m)}) for q in REPLICATES],
-    *[path("benchmark", name=f"flows_lr_{k}_s{s}_seed{q}") for s in FLOW_SIGMAS
-      for k in ("rbm", "stack") for q in REPLICATES],
-    *[path("benchmark", name=f"flows_{k}_{m}_{r}_seed{q}") for m in FLOW_MODELS
-      for r in flows_rbm_names(m) for k in ("rbm_flow", "temperature_flow", "correlators")
-      for q in REPLICATES],
-    *[path("benchmark", name=f"flows_{k}_{m}_seed{q}") for m in FLOW_MODELS
-      for k in ("io_maps", "layer_temperatures") for q in REPLICATES],
+    *[
+        path("benchmark", name=f"longrange_sample_grid_s{s}_N{n}")
+        for s in FLOW_SIGMAS
+        for n in flows_sizes(f"longrange_s{s}")
+    ],
+    *[
+        path("benchmark", name=f"flows_thermometer_{m}_L{n}_seed{q}")
+        for m in FLOW_MODELS
+        for n in sorted({flows_flow_size(m), *flows_sizes(m)})
+        for q in REPLICATES
+    ],
+    *[
+        path("benchmark", name=f"flows_lr_{k}_s{s}_seed{q}")
+        for s in FLOW_SIGMAS
+        for k in ("rbm", "stack")
+        for q in REPLICATES
+    ],
+    *[
+        path("benchmark", name=f"flows_{k}_{m}_{r}_seed{q}")
+        for m in FLOW_MODELS
+        for r in flows_rbm_names(m)
+        for k in ("rbm_flow", "temperature_flow", "correlators")
+        for q in REPLICATES
+    ],
+    *[
+        path("benchmark", name=f"flows_{k}_{m}_seed{q}")
+        for m in FLOW_MODELS
+        for k in ("io_maps", "layer_temperatures")
+        for q in REPLICATES
+    ],
 ]

@@ -15,22 +15,30 @@ if ISO_OWN_T:
         flip: at T = 1e-6 exactly the two ground states)."""
         output:
             spins=[path("iso_spins", L=ISO["L"], T=t) for t in ISO_OWN_T],
-        params:
-            json=lambda w: params_json(
-                {"L": ISO["L"], "temperatures": [ISO_T[t] for t in ISO_OWN_T],
-                 "n_samples": ISO["n_per_temperature"], "sampler": ISING["sampler"],
-                 "window": ISING["window"], "thin": ISING["thin"], "seed": config["seed"],
-                 "device": config["device"]}, fp("lattice", "stages/ising2d")),
         log:
             path("log", name="iso_sample"),
         benchmark:
             path("benchmark", name="iso_sample")
-        threads: 1
         conda:
             CONDA_ENV
+        threads: 1
         resources:
             mem_mb=2000,
             runtime=iso_sample_runtime,
+        params:
+            json=lambda w: params_json(
+                {
+                    "L": ISO["L"],
+                    "temperatures": [ISO_T[t] for t in ISO_OWN_T],
+                    "n_samples": ISO["n_per_temperature"],
+                    "sampler": ISING["sampler"],
+                    "window": ISING["window"],
+                    "thin": ISING["thin"],
+                    "seed": config["seed"],
+                    "device": config["device"],
+                },
+                fp("lattice", "stages/ising2d"),
+            ),
         shell:
             cg("ising2d.sample-ising2d", outputs=["spins"])
 
@@ -41,13 +49,13 @@ rule iso_observables:
         spins=iso_spins(),
     output:
         table=path("iso_observables", L=ISO["L"]),
-    params:
-        json=params_json({"n_blocks": ISING["n_blocks"]}, fp("lattice", "stages/ising2d")),
     log:
         path("log", name="iso_observables"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json({"n_blocks": ISING["n_blocks"]}, fp("lattice", "stages/ising2d")),
     shell:
         cg("ising2d.observables-ising2d", inputs=["spins"], outputs=["table"])
 
@@ -60,18 +68,18 @@ rule iso_rbm:
     output:
         model=path("iso_rbm", rep="{rep}", iso_model="{iso_model}"),
         curve=path("iso_rbm_curve", rep="{rep}", iso_model="{iso_model}"),
-    params:
-        json=lambda w: params_json(iso_rbm_params(w.iso_model, w.rep), RBM_FP),
     log:
         path("log", name="iso_rbm_{iso_model}_seed{rep}"),
     benchmark:
         path("benchmark", name="iso_rbm_{iso_model}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=iso_rbm_runtime,
+    params:
+        json=lambda w: params_json(iso_rbm_params(w.iso_model, w.rep), RBM_FP),
     shell:
         cg("rbm.train", inputs=["spins"], outputs=["model", "curve"])
 
@@ -81,23 +89,31 @@ rule iso_thermometer:
     input:
         spins=iso_spins(),
     output:
-        model=path("iso_thermometer", rep="{rep}"),
         **{t: path("iso_thermometer_table", rep="{rep}", table=t) for t in THERMO_TABLES},
-    params:
-        json=lambda w: params_json(
-            {**ISO["thermometer"], "arch": "mlp", "val_fraction": 0.2,
-             "augment_flip": True, "augment_shift": False,
-             "seed": replicate_seed(w.rep), "device": config["device"]}, FLOW_FP),
+        model=path("iso_thermometer", rep="{rep}"),
     log:
         path("log", name="iso_thermometer_seed{rep}"),
     benchmark:
         path("benchmark", name="iso_thermometer_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=iso_thermometer_runtime,
+    params:
+        json=lambda w: params_json(
+            {
+                **ISO["thermometer"],
+                "arch": "mlp",
+                "val_fraction": 0.2,
+                "augment_flip": True,
+                "augment_shift": False,
+                "seed": replicate_seed(w.rep),
+                "device": config["device"],
+            },
+            FLOW_FP,
+        ),
     shell:
         cg("flows.train-thermometer", inputs=["spins"], outputs=["model", *THERMO_TABLES])
 
@@ -111,24 +127,35 @@ rule iso_flows:
         observables=path("iso_observables", L=ISO["L"]),
     output:
         **{t: path("iso_flow_table", rep="{rep}", table=t) for t in ISO_FLOW_TABLES},
-    params:
-        json=lambda w: params_json(
-            {"models": ISO_MODELS, "steps": ISO["flow"]["steps"], "starts": ISO["flow"]["starts"],
-             "n_chains": ISO["flow"]["n_chains"], "n_boot": ISO["flow"]["n_boot"],
-             "seed": replicate_seed(w.rep), "device": config["device"]}, ISO_FLOW_FP),
     log:
         path("log", name="iso_flows_seed{rep}"),
     benchmark:
         path("benchmark", name="iso_flows_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=lambda wildcards, attempt: 15 * attempt,
+    params:
+        json=lambda w: params_json(
+            {
+                "models": ISO_MODELS,
+                "steps": ISO["flow"]["steps"],
+                "starts": ISO["flow"]["starts"],
+                "n_chains": ISO["flow"]["n_chains"],
+                "n_boot": ISO["flow"]["n_boot"],
+                "seed": replicate_seed(w.rep),
+                "device": config["device"],
+            },
+            ISO_FLOW_FP,
+        ),
     shell:
-        cg("iso.flow-temperatures", inputs=["rbms", "thermometer", "observables"],
-           outputs=ISO_FLOW_TABLES)
+        cg(
+            "iso.flow-temperatures",
+            inputs=["rbms", "thermometer", "observables"],
+            outputs=ISO_FLOW_TABLES,
+        )
 
 
 rule iso_claims:
@@ -139,17 +166,24 @@ rule iso_claims:
         response=path("iso_thermometer_table", rep="{rep}", table="response"),
     output:
         claims=path("claims_part", name="iso_seed{rep}"),
-    params:
-        json=lambda w: params_json(
-            {"tail_steps": ISO["flow"]["tail_steps"], "method": "thermometer",
-             "replicate": int(w.rep), "n_updates": {m: iso_rbm_updates(m) for m in ISO_MODELS},
-             "temperatures": {m: [ISO_T[t] for t in iso_model_temperatures(m)]
-                              for m in ISO_MODELS}}, ISO_FP),
     log:
         path("log", name="iso_claims_seed{rep}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: params_json(
+            {
+                "tail_steps": ISO["flow"]["tail_steps"],
+                "method": "thermometer",
+                "replicate": int(w.rep),
+                "n_updates": {m: iso_rbm_updates(m) for m in ISO_MODELS},
+                "temperatures": {
+                    m: [ISO_T[t] for t in iso_model_temperatures(m)] for m in ISO_MODELS
+                },
+            },
+            ISO_FP,
+        ),
     shell:
         cg("iso.claims", inputs=["temperatures", "response"], outputs=["claims"])
 
@@ -158,17 +192,27 @@ rule figure_iso_flows:
     input:
         temperatures=path("iso_flow_table", rep=0, table="temperatures"),
     output:
-        figure=report(path("figure", name="iso_flows_temperature"),
-                      caption="../report/iso_flows_temperature.rst", category="3. RBM flows",
-                      subcategory="Iso et al. protocol"),
-    params:
-        json=params_json({"pdf": config["figures"]["pdf"], "tc": T_C_2D, "L": ISO["L"],
-                          "n_seeds": len(REPLICATES)}, ISO_FIG_FP),
+        figure=report(
+            path("figure", name="iso_flows_temperature"),
+            caption="../report/iso_flows_temperature.rst",
+            category="3. RBM flows",
+            subcategory="Iso et al. protocol",
+        ),
     log:
         path("log", name="figure_iso_flows_temperature"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json(
+            {
+                "pdf": config["figures"]["pdf"],
+                "tc": T_C_2D,
+                "L": ISO["L"],
+                "n_seeds": len(REPLICATES),
+            },
+            ISO_FIG_FP,
+        ),
     shell:
         cg("iso.figure-temperature", inputs=["temperatures"], outputs=["figure"])
 
@@ -177,5 +221,8 @@ if ISO["enabled"]:
     ALL_TARGETS += [path("figure", name="iso_flows_temperature")]
     CLAIM_FILES += [path("claims_part", name=f"iso_seed{q}") for q in REPLICATES]
     BENCHMARKS += [path("benchmark", name="iso_sample")] if ISO_OWN_T else []
-    BENCHMARKS += [path("benchmark", name=f"iso_{k}_seed{q}") for q in REPLICATES
-                   for k in ["thermometer", "flows", *[f"rbm_{m}" for m in ISO_MODELS]]]
+    BENCHMARKS += [
+        path("benchmark", name=f"iso_{k}_seed{q}")
+        for q in REPLICATES
+        for k in ["thermometer", "flows", *[f"rbm_{m}" for m in ISO_MODELS]]
+    ]

@@ -11,22 +11,29 @@ rule mc_ising2d_scan:
     """One size over the Binder temperature grid (Wolff near T_c), tau_int per T in the table."""
     output:
         table=path("mc_ising2d_observables", L="{L}"),
-    params:
-        json=lambda w: params_json(
-            {"L": int(w.L), "temperatures": [float(t) for t in MC2["temperatures"]],
-             "n_samples": MC2["n_samples"], "sampler": MC2["sampler"], "window": MC2["window"],
-             "seed": config["seed"], "device": config["device"]},
-            fp("lattice", "stages/montecarlo")),
     log:
         path("log", name="mc_ising2d_scan_L{L}"),
     benchmark:
         path("benchmark", name="mc_ising2d_scan_L{L}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=mc_scan_runtime,
+    params:
+        json=lambda w: params_json(
+            {
+                "L": int(w.L),
+                "temperatures": [float(t) for t in MC2["temperatures"]],
+                "n_samples": MC2["n_samples"],
+                "sampler": MC2["sampler"],
+                "window": MC2["window"],
+                "seed": config["seed"],
+                "device": config["device"],
+            },
+            fp("lattice", "stages/montecarlo"),
+        ),
     shell:
         cg("montecarlo.mc-scan-ising2d", outputs=["table"])
 
@@ -37,16 +44,22 @@ rule mc_ising2d_critical:
     output:
         crossings=path("mc_ising2d_tc"),
         claims=path("claims_part", name="mc_ising2d_tc"),
-    params:
-        json=params_json({"n_largest": MC2["n_largest"], "rel_tol": MC2["rel_tol"],
-                          "seed": config["seed"]}, fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_ising2d_critical"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json(
+            {"n_largest": MC2["n_largest"], "rel_tol": MC2["rel_tol"], "seed": config["seed"]},
+            fp("lattice", "analysis", "stages/montecarlo"),
+        ),
     shell:
-        cg("montecarlo.mc-critical-ising2d", inputs=["observables"], outputs=["crossings", "claims"])
+        cg(
+            "montecarlo.mc-critical-ising2d",
+            inputs=["observables"],
+            outputs=["crossings", "claims"],
+        )
 
 
 rule mc_ising2d_correlators:
@@ -56,22 +69,29 @@ rule mc_ising2d_correlators:
         correlators=path("mc_correlators", model=MC2_CORR),
         fits=path("mc_fits", model=MC2_CORR),
         claims=path("claims_part", name=f"mc_{MC2_CORR}_correlators"),
-    params:
-        json=params_json(
-            {"model": "ising2d", "size": MC2["correlator_size"],
-             "n_samples": MC2["correlator_samples"], "fit": MC2["fit"],
-             "n_groups": MC["n_groups"], "seed": config["seed"], "device": config["device"]},
-            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name=f"mc_{MC2_CORR}_correlators"),
     benchmark:
         path("benchmark", name=f"mc_{MC2_CORR}_correlators")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        json=params_json(
+            {
+                "model": "ising2d",
+                "size": MC2["correlator_size"],
+                "n_samples": MC2["correlator_samples"],
+                "fit": MC2["fit"],
+                "n_groups": MC["n_groups"],
+                "seed": config["seed"],
+                "device": config["device"],
+            },
+            fp("lattice", "analysis", "stages/montecarlo"),
+        ),
     shell:
         cg("montecarlo.mc-correlators", outputs=["spins", "correlators", "fits", "claims"])
 
@@ -82,23 +102,31 @@ rule mc_longrange_critical:
         observables=path("mc_longrange_observables", sigma="{sigma}"),
         crossings=path("mc_longrange_tc", sigma="{sigma}"),
         claims=path("claims_part", name="mc_longrange_tc_s{sigma}"),
-    params:
-        json=lambda w: params_json(
-            {"sigma": float(w.sigma), "sizes": MCLR["sizes"], "n_samples": MCLR["n_samples"],
-             "images": MCLR["images"], "coarse_points": MCLR["coarse_points"],
-             "fine_points": MCLR["fine_points"], "fine_halfwidth": MCLR["fine_halfwidth"],
-             "n_largest": MCLR["n_largest"], "seed": config["seed"]},
-            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_longrange_critical_s{sigma}"),
     benchmark:
         path("benchmark", name="mc_longrange_critical_s{sigma}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=lambda wildcards, attempt: 120 * attempt,
+    params:
+        json=lambda w: params_json(
+            {
+                "sigma": float(w.sigma),
+                "sizes": MCLR["sizes"],
+                "n_samples": MCLR["n_samples"],
+                "images": MCLR["images"],
+                "coarse_points": MCLR["coarse_points"],
+                "fine_points": MCLR["fine_points"],
+                "fine_halfwidth": MCLR["fine_halfwidth"],
+                "n_largest": MCLR["n_largest"],
+                "seed": config["seed"],
+            },
+            fp("lattice", "analysis", "stages/montecarlo"),
+        ),
     shell:
         cg("montecarlo.mc-critical-longrange", outputs=["observables", "crossings", "claims"])
 
@@ -112,25 +140,36 @@ rule mc_longrange_correlators:
         correlators=path("mc_correlators", model=mc_lr_corr("{sigma}")),
         fits=path("mc_fits", model=mc_lr_corr("{sigma}")),
         claims=path("claims_part", name=f"mc_{mc_lr_corr('{sigma}')}_correlators"),
-    params:
-        json=lambda w: params_json(
-            {"model": "longrange", "sigma": float(w.sigma), "size": MCLR["correlator_size"],
-             "n_samples": MCLR["correlator_samples"], "images": MCLR["images"],
-             "fit": MCLR["fit"], "n_groups": MC["n_groups"], "seed": config["seed"]},
-            fp("lattice", "analysis", "stages/montecarlo")),
     log:
         path("log", name="mc_longrange_correlators_s{sigma}"),
     benchmark:
         path("benchmark", name="mc_longrange_correlators_s{sigma}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        json=lambda w: params_json(
+            {
+                "model": "longrange",
+                "sigma": float(w.sigma),
+                "size": MCLR["correlator_size"],
+                "n_samples": MCLR["correlator_samples"],
+                "images": MCLR["images"],
+                "fit": MCLR["fit"],
+                "n_groups": MC["n_groups"],
+                "seed": config["seed"],
+            },
+            fp("lattice", "analysis", "stages/montecarlo"),
+        ),
     shell:
-        cg("montecarlo.mc-correlators", inputs=["tc"],
-           outputs=["spins", "correlators", "fits", "claims"])
+        cg(
+            "montecarlo.mc-correlators",
+            inputs=["tc"],
+            outputs=["spins", "correlators", "fits", "claims"],
+        )
 
 
 T_C_2D = 2.269185314213022  # Onsager, drawn as the reference line only
@@ -140,16 +179,19 @@ rule figure_mc_ising2d_observables:
     input:
         observables=expand(path("mc_ising2d_observables", L="{L}"), L=MC2["sizes"]),
     output:
-        figure=report(path("figure", name="mc_ising2d_observables"),
-                      caption="../report/mc_observables.rst", category="1. Monte Carlo",
-                      subcategory="2D Ising near T_c"),
-    params:
-        json=mc_figure_params("2D Ising near T_c (cluster sampler)", "L", T_C_2D, "Onsager $T_c$"),
+        figure=report(
+            path("figure", name="mc_ising2d_observables"),
+            caption="../report/mc_observables.rst",
+            category="1. Monte Carlo",
+            subcategory="2D Ising near T_c",
+        ),
     log:
         path("log", name="figure_mc_ising2d_observables"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=mc_figure_params("2D Ising near T_c (cluster sampler)", "L", T_C_2D, "Onsager $T_c$"),
     shell:
         cg("montecarlo.figure-observables", inputs=["observables"], outputs=["figure"])
 
@@ -159,17 +201,21 @@ rule figure_mc_ising2d_binder:
         observables=expand(path("mc_ising2d_observables", L="{L}"), L=MC2["sizes"]),
         crossings=path("mc_ising2d_tc"),
     output:
-        figure=report(path("figure", name="mc_ising2d_binder"),
-                      caption="../report/mc_binder.rst", category="1. Monte Carlo",
-                      subcategory="2D Ising near T_c"),
-    params:
-        json=mc_figure_params("2D Ising: Binder crossings (cluster sampler)", "L", T_C_2D,
-                              "Onsager $T_c$"),
+        figure=report(
+            path("figure", name="mc_ising2d_binder"),
+            caption="../report/mc_binder.rst",
+            category="1. Monte Carlo",
+            subcategory="2D Ising near T_c",
+        ),
     log:
         path("log", name="figure_mc_ising2d_binder"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=mc_figure_params(
+            "2D Ising: Binder crossings (cluster sampler)", "L", T_C_2D, "Onsager $T_c$"
+        ),
     shell:
         cg("montecarlo.figure-binder", inputs=["observables", "crossings"], outputs=["figure"])
 
@@ -179,16 +225,19 @@ rule figure_mc_correlators:
         correlators=path("mc_correlators", model="{model}"),
         fits=path("mc_fits", model="{model}"),
     output:
-        figure=report(path("figure", name="mc_correlators_{model}"),
-                      caption="../report/mc_correlators.rst", category="1. Monte Carlo",
-                      subcategory="correlators at T_c"),
-    params:
-        json=lambda w: mc_figure_params(f"Correlators at $T_c$: {w.model}", ""),
+        figure=report(
+            path("figure", name="mc_correlators_{model}"),
+            caption="../report/mc_correlators.rst",
+            category="1. Monte Carlo",
+            subcategory="correlators at T_c",
+        ),
     log:
         path("log", name="figure_mc_correlators_{model}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: mc_figure_params(f"Correlators at $T_c$: {w.model}", ""),
     shell:
         cg("montecarlo.figure-correlators", inputs=["correlators", "fits"], outputs=["figure"])
 
@@ -197,17 +246,19 @@ rule figure_mc_longrange_observables:
     input:
         observables=path("mc_longrange_observables", sigma="{sigma}"),
     output:
-        figure=report(path("figure", name="mc_longrange_observables_s{sigma}"),
-                      caption="../report/mc_observables.rst", category="1. Monte Carlo",
-                      subcategory="long-range chain"),
-    params:
-        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma} (cluster sampler)",
-                                        "N"),
+        figure=report(
+            path("figure", name="mc_longrange_observables_s{sigma}"),
+            caption="../report/mc_observables.rst",
+            category="1. Monte Carlo",
+            subcategory="long-range chain",
+        ),
     log:
         path("log", name="figure_mc_longrange_observables_s{sigma}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma} (cluster sampler)", "N"),
     shell:
         cg("montecarlo.figure-observables", inputs=["observables"], outputs=["figure"])
 
@@ -217,17 +268,19 @@ rule figure_mc_longrange_binder:
         observables=path("mc_longrange_observables", sigma="{sigma}"),
         crossings=path("mc_longrange_tc", sigma="{sigma}"),
     output:
-        figure=report(path("figure", name="mc_longrange_binder_s{sigma}"),
-                      caption="../report/mc_binder.rst", category="1. Monte Carlo",
-                      subcategory="long-range chain"),
-    params:
-        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma}: Binder crossings",
-                                        "N"),
+        figure=report(
+            path("figure", name="mc_longrange_binder_s{sigma}"),
+            caption="../report/mc_binder.rst",
+            category="1. Monte Carlo",
+            subcategory="long-range chain",
+        ),
     log:
         path("log", name="figure_mc_longrange_binder_s{sigma}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: mc_figure_params(f"long-range chain, σ={w.sigma}: Binder crossings", "N"),
     shell:
         cg("montecarlo.figure-binder", inputs=["observables", "crossings"], outputs=["figure"])
 
@@ -236,8 +289,11 @@ ALL_TARGETS += [
     path("figure", name="mc_ising2d_observables"),
     path("figure", name="mc_ising2d_binder"),
     path("figure", name=f"mc_correlators_{MC2_CORR}"),
-    *[path("figure", name=f"mc_longrange_{kind}_s{s}") for s in MC_SIGMAS
-      for kind in ("observables", "binder")],
+    *[
+        path("figure", name=f"mc_longrange_{kind}_s{s}")
+        for s in MC_SIGMAS
+        for kind in ("observables", "binder")
+    ],
     *[path("figure", name=f"mc_correlators_{mc_lr_corr(s)}") for s in MC_SIGMAS],
 ]
 CLAIM_FILES += [

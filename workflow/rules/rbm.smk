@@ -11,24 +11,28 @@ wildcard_constraints:
 rule rbm_train:
     """One P1 RBM: N_v = L^2, N_h from the name, on T_c data (tc) or the whole grid (grid)."""
     input:
-        spins=lambda w: [rbm_tc_spins(w.L)] if w.rbm_name.endswith("_tc")
-        else [path("ising2d_spins", L=w.L, T=t) for t in ISING_T],
+        spins=lambda w: (
+            [rbm_tc_spins(w.L)]
+            if w.rbm_name.endswith("_tc")
+            else [path("ising2d_spins", L=w.L, T=t) for t in ISING_T]
+        ),
     output:
         model=path("rbm_model", rep="{rep}", L="{L}", name="{rbm_name}"),
         curve=path("rbm_curve", rep="{rep}", L="{L}", name="{rbm_name}"),
-    params:
-        json=lambda w: params_json(
-            rbm_train_params(w.rep, n_hidden=int(w.rbm_name[2:].split("_")[0])), RBM_FP),
     log:
         path("log", name="rbm_train_L{L}_{rbm_name}_seed{rep}"),
     benchmark:
         path("benchmark", name="rbm_train_L{L}_{rbm_name}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=3000,
         runtime=rbm_runtime,
+    params:
+        json=lambda w: params_json(
+            rbm_train_params(w.rep, n_hidden=int(w.rbm_name[2:].split("_")[0])), RBM_FP
+        ),
     shell:
         cg("rbm.train", inputs=["spins"], outputs=["model", "curve"])
 
@@ -40,22 +44,28 @@ rule rbm_train_stack:
     output:
         model=path("rbm_stack", rep="{rep}", L="{L}"),
         curve=path("rbm_stack_curve", rep="{rep}", L="{L}"),
-    params:
-        json=lambda w: params_json(
-            rbm_train_params(w.rep, n_layers=RBMC["stack"]["n_layers"], reduction=4,
-                             propagate=RBMC["stack"]["propagate"],
-                             n_updates=RBMC["stack"]["n_updates"],
-                             monitor=RBMC["stack"]["monitor"]), RBM_FP),
     log:
         path("log", name="rbm_train_stack_L{L}_seed{rep}"),
     benchmark:
         path("benchmark", name="rbm_train_stack_L{L}_seed{rep}")
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=rbm_stack_runtime,
+    params:
+        json=lambda w: params_json(
+            rbm_train_params(
+                w.rep,
+                n_layers=RBMC["stack"]["n_layers"],
+                reduction=4,
+                propagate=RBMC["stack"]["propagate"],
+                n_updates=RBMC["stack"]["n_updates"],
+                monitor=RBMC["stack"]["monitor"],
+            ),
+            RBM_FP,
+        ),
     shell:
         cg("rbm.train-stack", inputs=["spins"], outputs=["model", "curve"])
 
@@ -65,18 +75,26 @@ rule figure_rbm_curves:
     input:
         curves=[path("rbm_curve", rep=0, L=RBMC["L"], name=n) for n in RBM_NAMES],
     output:
-        figure=report(path("figure", name="rbm_training_curves"),
-                      caption="../report/rbm_training_curves.rst", category="2. RBMs"),
-    params:
-        json=params_json({"labels": RBM_NAMES, "pdf": config["figures"]["pdf"],
-                          "title": f"P1 RBMs ({RBMC['train']['method'].upper()}-{RBMC['train']['k']}) on 2D Ising "
-                                   f"configurations, L = {RBMC['L']}"},
-                         RBM_FIG_FP),
+        figure=report(
+            path("figure", name="rbm_training_curves"),
+            caption="../report/rbm_training_curves.rst",
+            category="2. RBMs",
+        ),
     log:
         path("log", name="figure_rbm_training_curves"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json(
+            {
+                "labels": RBM_NAMES,
+                "pdf": config["figures"]["pdf"],
+                "title": f"P1 RBMs ({RBMC['train']['method'].upper()}-{RBMC['train']['k']}) on 2D Ising "
+                f"configurations, L = {RBMC['L']}",
+            },
+            RBM_FIG_FP,
+        ),
     shell:
         cg("rbm.figure-curves", inputs=["curves"], outputs=["figure"])
 
@@ -85,17 +103,24 @@ rule figure_rbm_stack_curves:
     input:
         curves=path("rbm_stack_curve", rep=0, L="{L}"),
     output:
-        figure=report(path("figure", name="rbm_stack_curves_L{L}"),
-                      caption="../report/rbm_stack_curves.rst", category="2. RBMs"),
-    params:
-        json=lambda w: params_json(
-            {"pdf": config["figures"]["pdf"],
-             "title": f"stacked RBM (greedy) on 2D Ising configurations at $T_c$, L = {w.L}"}, RBM_FIG_FP),
+        figure=report(
+            path("figure", name="rbm_stack_curves_L{L}"),
+            caption="../report/rbm_stack_curves.rst",
+            category="2. RBMs",
+        ),
     log:
         path("log", name="figure_rbm_stack_curves_L{L}"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: params_json(
+            {
+                "pdf": config["figures"]["pdf"],
+                "title": f"stacked RBM (greedy) on 2D Ising configurations at $T_c$, L = {w.L}",
+            },
+            RBM_FIG_FP,
+        ),
     shell:
         cg("rbm.figure-curves", inputs=["curves"], outputs=["figure"])
 
@@ -103,7 +128,13 @@ rule figure_rbm_stack_curves:
 if RBMC["enabled"]:
     ALL_TARGETS += [path("figure", name="rbm_training_curves")]
     ALL_TARGETS += [path("figure", name=f"rbm_stack_curves_L{L}") for L in RBMC["stack"]["sizes"]]
-    BENCHMARKS += [path("benchmark", name=f"rbm_train_L{RBMC['L']}_{n}_seed{q}") for n in RBM_NAMES
-                   for q in REPLICATES]
-    BENCHMARKS += [path("benchmark", name=f"rbm_train_stack_L{L}_seed{q}")
-                   for L in RBMC["stack"]["sizes"] for q in REPLICATES]
+    BENCHMARKS += [
+        path("benchmark", name=f"rbm_train_L{RBMC['L']}_{n}_seed{q}")
+        for n in RBM_NAMES
+        for q in REPLICATES
+    ]
+    BENCHMARKS += [
+        path("benchmark", name=f"rbm_train_stack_L{L}_seed{q}")
+        for L in RBMC["stack"]["sizes"]
+        for q in REPLICATES
+    ]

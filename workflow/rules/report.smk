@@ -1,9 +1,11 @@
 # Claims, the config used and the per-rule benchmark table, as report pages (include last).
-PATHS.update({
-    "measurements": "analysis/claims/measurements.parquet",
-    "claims_md": "claims.md",
-    "claims_csv": "claims.csv",
-})
+PATHS.update(
+    {
+        "measurements": "analysis/claims/measurements.parquet",
+        "claims_md": "claims.md",
+        "claims_csv": "claims.csv",
+    }
+)
 
 
 rule claims:
@@ -15,16 +17,19 @@ rule claims:
         claims=path("claims"),
         markdown=path("claims_md"),
         csv=path("claims_csv"),
-    params:
-        json=params_json({"preset": config["preset"]}, fp("claims", "stages/report")),
     log:
         path("log", name="claims"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json({"preset": config["preset"]}, fp("claims", "stages/report")),
     shell:
-        cg("report.collect-claims", inputs=["parts"],
-           outputs=["measurements", "claims", "markdown", "csv"])
+        cg(
+            "report.collect-claims",
+            inputs=["parts"],
+            outputs=["measurements", "claims", "markdown", "csv"],
+        )
 
 
 rule report_claims:
@@ -32,13 +37,13 @@ rule report_claims:
         claims=path("claims"),
     output:
         html=report(path("report_claims"), caption="../report/claims.rst", category="6. Claims"),
-    params:
-        json=params_json({}, fp("plots", "stages/report")),
     log:
         path("log", name="report_claims"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json({}, fp("plots", "stages/report")),
     shell:
         cg("report.report-claims", inputs=["claims"], outputs=["html"])
 
@@ -47,13 +52,13 @@ rule report_config:
     output:
         yaml=path("config_used"),
         html=report(path("report_config"), caption="../report/config.rst", category="7. Run"),
-    params:
-        json=params_json({"config": config}, fp("plots", "stages/report")),
     log:
         path("log", name="report_config"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json({"config": config}, fp("plots", "stages/report")),
     shell:
         cg("report.report-config", outputs=["yaml", "html"])
 
@@ -63,16 +68,23 @@ rule report_benchmarks:
         benchmarks=BENCHMARKS,
     output:
         table=path("benchmark_table"),
-        html=report(path("report_benchmarks"), caption="../report/benchmarks.rst", category="7. Run"),
-    params:
-        json=params_json({}, fp("plots", "stages/report")),
+        html=report(
+            path("report_benchmarks"), caption="../report/benchmarks.rst", category="7. Run"
+        ),
     log:
         path("log", name="report_benchmarks"),
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        json=params_json({}, fp("plots", "stages/report")),
     shell:
         cg("report.report-benchmarks", inputs=["benchmarks"], outputs=["table", "html"])
 
 
-REPORT_TARGETS = [path("claims"), path("report_claims"), path("report_config"), path("report_benchmarks")]
+REPORT_TARGETS = [
+    path("claims"),
+    path("report_claims"),
+    path("report_config"),
+    path("report_benchmarks"),
+]

@@ -3,20 +3,22 @@ FLOWS = config["flows"]
 FL2 = FLOWS["ising2d"]
 FLLR = FLOWS["longrange"]
 
-PATHS.update({
-    "lr_grid_spins": "data/longrange/sigma{sigma}/N{N}/{point}.parquet",
-    "lr_grid_observables": "analysis/longrange/sigma{sigma}/observables_N{N}.parquet",
-    "rg_blocks": "data/rg/{model}/{rg}/step{step}.parquet",
-    "thermometer": "models/thermometers/{model}/seed{rep}/L{size}.pt",
-    "thermometer_table": "analysis/flows/{model}/seed{rep}/thermometer_L{size}_{table}.parquet",
-    "flows_lr_rbm": "models/flows/longrange_s{sigma}/seed{rep}/rbm.pt",
-    "flows_lr_rbm_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/rbm_curve.parquet",
-    "flows_lr_stack": "models/flows/longrange_s{sigma}/seed{rep}/stack.pt",
-    "flows_lr_stack_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/stack_curve.parquet",
-    "flow": "data/flows/{model}/seed{rep}/{rbm}.parquet",
-    "flow_table": "analysis/flows/{model}/seed{rep}/{rbm}/{table}.parquet",
-    "flows_stack_table": "analysis/flows/{model}/seed{rep}/stack_{table}.parquet",
-})
+PATHS.update(
+    {
+        "lr_grid_spins": "data/longrange/sigma{sigma}/N{N}/{point}.parquet",
+        "lr_grid_observables": "analysis/longrange/sigma{sigma}/observables_N{N}.parquet",
+        "rg_blocks": "data/rg/{model}/{rg}/step{step}.parquet",
+        "thermometer": "models/thermometers/{model}/seed{rep}/L{size}.pt",
+        "thermometer_table": "analysis/flows/{model}/seed{rep}/thermometer_L{size}_{table}.parquet",
+        "flows_lr_rbm": "models/flows/longrange_s{sigma}/seed{rep}/rbm.pt",
+        "flows_lr_rbm_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/rbm_curve.parquet",
+        "flows_lr_stack": "models/flows/longrange_s{sigma}/seed{rep}/stack.pt",
+        "flows_lr_stack_curve": "analysis/flows/longrange_s{sigma}/seed{rep}/stack_curve.parquet",
+        "flow": "data/flows/{model}/seed{rep}/{rbm}.parquet",
+        "flow_table": "analysis/flows/{model}/seed{rep}/{rbm}/{table}.parquet",
+        "flows_stack_table": "analysis/flows/{model}/seed{rep}/stack_{table}.parquet",
+    }
+)
 
 # The sigmas, points, N, RBM names and stack_L were checked against the other sections by
 # coarsegrain.config.cross_field_errors (from the Snakefile, before any job).
@@ -65,8 +67,10 @@ def flows_grid_spins(model, size):
     """Monte Carlo spin files of the thermometer grid at one lattice side."""
     if model == "ising2d":
         return [path("ising2d_spins", L=size, T=t) for t in ISING_T]
-    return [path("lr_grid_spins", sigma=flows_sigma(model), N=size, point=flows_point(x))
-            for x in FLLR["points"]]
+    return [
+        path("lr_grid_spins", sigma=flows_sigma(model), N=size, point=flows_point(x))
+        for x in FLLR["points"]
+    ]
 
 
 def flows_observables(model, size):
@@ -154,18 +158,25 @@ def flows_lr_train_params(rep, **extra):
     """Params of the chain RBM / stack training (rbm.train, rbm.train-stack)."""
     t = FLLR["train"]
     keys = ("method", "k", "lr", "eps", "batch_size", "n_updates", "init_std", "heldout_fraction")
-    return {**{k: t[k] for k in keys}, "optimizer": "adam", "units": "pm1",
-            "monitor": {"metrics": t["metrics"], "ais": False}, "seed": replicate_seed(rep),
-            "device": config["device"], **extra}
+    return {
+        **{k: t[k] for k in keys},
+        "optimizer": "adam",
+        "units": "pm1",
+        "monitor": {"metrics": t["metrics"], "ais": False},
+        "seed": replicate_seed(rep),
+        "device": config["device"],
+        **extra,
+    }
 
 
 def flows_params(model, rep, **extra):
     """Params JSON of a flow stage of training seed ``rep``: model labels, seed, device and
     ``extra``."""
-    return params_json({**flows_labels(model), "seed": replicate_seed(rep),
-                        "device": config["device"], **extra}, FLOW_FP)
+    return params_json(
+        {**flows_labels(model), "seed": replicate_seed(rep), "device": config["device"], **extra},
+        FLOW_FP,
+    )
 
 
 def flows_figure_params(**extra):
     return params_json({"pdf": config["figures"]["pdf"], **extra}, FIG_FP)
-

@@ -1,15 +1,17 @@
 # Constants, paths and helper functions of iso.smk (kept apart from its rules).
 ISO = config["iso"]
 
-PATHS.update({
-    "iso_spins": "data/iso/ising2d_L{L}/T{T}.parquet",
-    "iso_observables": "analysis/iso/observables_L{L}.parquet",
-    "iso_rbm": "models/iso/seed{rep}/rbm_{iso_model}.pt",
-    "iso_rbm_curve": "analysis/iso/seed{rep}/rbm_{iso_model}_curve.parquet",
-    "iso_thermometer": "models/iso/seed{rep}/thermometer.pt",
-    "iso_thermometer_table": "analysis/iso/seed{rep}/thermometer_{table}.parquet",
-    "iso_flow_table": "analysis/iso/seed{rep}/flow_{table}.parquet",
-})
+PATHS.update(
+    {
+        "iso_spins": "data/iso/ising2d_L{L}/T{T}.parquet",
+        "iso_observables": "analysis/iso/observables_L{L}.parquet",
+        "iso_rbm": "models/iso/seed{rep}/rbm_{iso_model}.pt",
+        "iso_rbm_curve": "analysis/iso/seed{rep}/rbm_{iso_model}_curve.parquet",
+        "iso_thermometer": "models/iso/seed{rep}/thermometer.pt",
+        "iso_thermometer_table": "analysis/iso/seed{rep}/thermometer_{table}.parquet",
+        "iso_flow_table": "analysis/iso/seed{rep}/flow_{table}.parquet",
+    }
+)
 
 # all: every grid temperature; high_t: those in high_t_range; zero_t: the lowest (T ~ 0).
 ISO_MODELS = ["all", "high_t", "zero_t"]
@@ -28,20 +30,28 @@ def _iso_check():
     temps = [float(t) for t in ISO["temperatures"]]
     names = [fmt_t(t) for t in temps]
     if len(set(names)) != len(names):
-        raise ValueError(f"iso.temperatures = {ISO['temperatures']}: two temperatures share a "
-                         f"file name at 4 decimals ({names})")
+        raise ValueError(
+            f"iso.temperatures = {ISO['temperatures']}: two temperatures share a "
+            f"file name at 4 decimals ({names})"
+        )
     if min(temps) > 0.01:
-        raise ValueError(f"iso.temperatures: the lowest, {min(temps)}, is not T ~ 0 (<= 0.01); "
-                         "the zero_t control trains on it (src - 1e-6)")
+        raise ValueError(
+            f"iso.temperatures: the lowest, {min(temps)}, is not T ~ 0 (<= 0.01); "
+            "the zero_t control trains on it (src - 1e-6)"
+        )
     lo, hi = (float(x) for x in ISO["high_t_range"])
     if not lo < hi:
         raise ValueError(f"iso.high_t_range = {ISO['high_t_range']}: need T_lo < T_hi")
     if not any(lo <= t <= hi for t in temps):
-        raise ValueError(f"iso.high_t_range = {ISO['high_t_range']} holds none of "
-                         f"iso.temperatures {ISO['temperatures']}")
+        raise ValueError(
+            f"iso.high_t_range = {ISO['high_t_range']} holds none of "
+            f"iso.temperatures {ISO['temperatures']}"
+        )
     if ISO["flow"]["tail_steps"] > ISO["flow"]["steps"]:
-        raise ValueError(f"iso.flow.tail_steps = {ISO['flow']['tail_steps']} exceeds "
-                         f"iso.flow.steps = {ISO['flow']['steps']}")
+        raise ValueError(
+            f"iso.flow.tail_steps = {ISO['flow']['tail_steps']} exceeds "
+            f"iso.flow.steps = {ISO['flow']['steps']}"
+        )
 
 
 if ISO["enabled"]:
@@ -63,31 +73,52 @@ def iso_model_temperatures(model):
 
 # A grid temperature the ising2d section samples at the same count is read from its files (the
 # same sampler, seed and stream: the same configurations); iso_sample samples only the others.
-ISO_SHARED_T = [t for t in ISO_T if t in ISING_T
-                and ISO["n_per_temperature"] == ISING["n_samples"]]
+ISO_SHARED_T = [t for t in ISO_T if t in ISING_T and ISO["n_per_temperature"] == ISING["n_samples"]]
 ISO_OWN_T = [t for t in ISO_T if t not in ISO_SHARED_T]
 
 
 def iso_spins(temps=None):
     """Spin files of the Iso grid temperatures ``temps`` (file-name form; default all)."""
-    return [path("ising2d_spins", L=ISO["L"], T=t) if t in ISO_SHARED_T
-            else path("iso_spins", L=ISO["L"], T=t) for t in (temps or list(ISO_T))]
+    return [
+        (
+            path("ising2d_spins", L=ISO["L"], T=t)
+            if t in ISO_SHARED_T
+            else path("iso_spins", L=ISO["L"], T=t)
+        )
+        for t in (temps or list(ISO_T))
+    ]
 
 
 def iso_rbm_params(model, rep):
     """rbm.train params of one Iso model, training seed ``rep``."""
     r = ISO["rbm"]
-    length = ({"n_updates": r["n_updates"][model]} if r["n_updates"][model] is not None
-              else {"n_epochs": r["n_epochs"][model]})
-    return {"n_hidden": r["n_hidden"], "units": r["units"], "bias": r["bias"],
-            "method": r["method"], "k": r["k"], "optimizer": r["optimizer"], "lr": r["lr"],
-            "batch_size": r["batch_size"], "init_std": r["init_std"], "heldout_fraction": 0.2,
-            **length,
-            "monitor": {"metrics": ["reconstruction", "free_energy"], "ais": False,
-                        "per_octave": r["monitor_per_octave"],
-                        "n_samples": r["monitor_samples"]},
-            "select": {"enabled": False},
-            "seed": replicate_seed(rep), "device": config["device"]}
+    length = (
+        {"n_updates": r["n_updates"][model]}
+        if r["n_updates"][model] is not None
+        else {"n_epochs": r["n_epochs"][model]}
+    )
+    return {
+        "n_hidden": r["n_hidden"],
+        "units": r["units"],
+        "bias": r["bias"],
+        "method": r["method"],
+        "k": r["k"],
+        "optimizer": r["optimizer"],
+        "lr": r["lr"],
+        "batch_size": r["batch_size"],
+        "init_std": r["init_std"],
+        "heldout_fraction": 0.2,
+        **length,
+        "monitor": {
+            "metrics": ["reconstruction", "free_energy"],
+            "ais": False,
+            "per_octave": r["monitor_per_octave"],
+            "n_samples": r["monitor_samples"],
+        },
+        "select": {"enabled": False},
+        "seed": replicate_seed(rep),
+        "device": config["device"],
+    }
 
 
 def iso_rbm_updates(model):

@@ -16,6 +16,7 @@ MC2_CORR = f"ising2d_L{MC2['correlator_size']}"
 def mc_lr_corr(sigma):
     return f"longrange_s{sigma}_N{MCLR['correlator_size']}"
 
+
 def mc_scan_runtime(wildcards, attempt):
     """Minutes: Wolff flips ~1e7 spins/s on one core; a scan point costs about
     n_samples * 2 tau_int (tau ~ 1-3 sweeps) sweeps of L^2 spins, plus the tau pilot runs."""
@@ -23,8 +24,14 @@ def mc_scan_runtime(wildcards, attempt):
     return (10 + int(flips / 1e7 / 60) + 1) * attempt
 
 
-
 def mc_figure_params(title, size_label, reference=None, reference_label=""):
-    return params_json({"title": title, "size_label": size_label, "reference": reference,
-                        "reference_label": reference_label, "pdf": config["figures"]["pdf"]},
-                       fp("plots", "analysis", "stages/montecarlo"))
+    return params_json(
+        {
+            "title": title,
+            "size_label": size_label,
+            "reference": reference,
+            "reference_label": reference_label,
+            "pdf": config["figures"]["pdf"],
+        },
+        fp("plots", "analysis", "stages/montecarlo"),
+    )

@@ -1,12 +1,14 @@
 # Constants, paths and helper functions of rbm.smk (kept apart from its rules).
 RBMC = config["rbm"]
 
-PATHS.update({
-    "rbm_model": "models/rbm/ising2d_L{L}/seed{rep}/{name}.pt",
-    "rbm_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/{name}_curve.parquet",
-    "rbm_stack": "models/rbm/ising2d_L{L}/seed{rep}/stack.pt",
-    "rbm_stack_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/stack_curve.parquet",
-})
+PATHS.update(
+    {
+        "rbm_model": "models/rbm/ising2d_L{L}/seed{rep}/{name}.pt",
+        "rbm_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/{name}_curve.parquet",
+        "rbm_stack": "models/rbm/ising2d_L{L}/seed{rep}/stack.pt",
+        "rbm_stack_curve": "analysis/rbm/ising2d_L{L}/seed{rep}/stack_curve.parquet",
+    }
+)
 
 # Training seeds: every learned model (RBMs, stacks, thermometers) and everything computed from
 # it is replicated under config["seeds"] independent seeds; the claims aggregate over them.
@@ -35,10 +37,10 @@ RBM_FIG_FP = fp("rbm", "plots", "stages/rbm")
 # rbm.tc_temperature and rbm.stack.sizes were checked against ising2d.temperatures and
 # rbm.stack.n_layers by coarsegrain.config.cross_field_errors (from the Snakefile, before any job).
 
+
 def rbm_p1_model(name, rep):
     """Checkpoint of the single RBM ``name`` (nh{N_h}_{tc|grid}) at L = rbm.L, seed ``rep``."""
     return path("rbm_model", rep=rep, L=RBMC["L"], name=name)
-
 
 
 def rbm_p1_stack(L, rep):
@@ -46,26 +48,27 @@ def rbm_p1_stack(L, rep):
     return path("rbm_stack", rep=rep, L=L)
 
 
-
 def rbm_tc_spins(L):
     return path("ising2d_spins", L=L, T=fmt_t(RBMC["tc_temperature"]))
-
 
 
 def rbm_train_params(rep, monitor=None, **extra):
     """Stage params shared by rbm.train and rbm.train-stack (the rbm.train section flattened)
     for training seed ``rep``; ``monitor`` overrides entries of rbm.monitor."""
-    return {**RBMC["train"], "units": RBMC["units"], "select": RBMC["select"],
-            "seed": replicate_seed(rep),
-            "device": config["device"], "monitor": {**RBMC["monitor"], **(monitor or {})},
-            **extra}
-
+    return {
+        **RBMC["train"],
+        "units": RBMC["units"],
+        "select": RBMC["select"],
+        "seed": replicate_seed(rep),
+        "device": config["device"],
+        "monitor": {**RBMC["monitor"], **(monitor or {})},
+        **extra,
+    }
 
 
 def rbm_runtime(wildcards, attempt):
     """Minutes: ~5 ms per update on one core at N_v = N_h = 100 plus the monitors."""
     return (10 + RBMC["train"]["n_updates"] // 6000) * attempt
-
 
 
 def rbm_stack_runtime(wildcards, attempt):
@@ -81,6 +84,7 @@ def rbm_stack_runtime(wildcards, attempt):
     per_octave = mon["heavy_per_octave"] or mon["per_octave"]
     n_heavy = 2 + math.ceil(per_octave * math.log2(n_up))
     steps = (mon["ais_chains"] * mon["ais_betas"] if mon["ais"] else 0) + (
-        mon["n_model_samples"] * mon["n_gibbs"] if "ising" in mon["metrics"] else 0)
+        mon["n_model_samples"] * mon["n_gibbs"] if "ising" in mon["metrics"] else 0
+    )
     flops += n_heavy * 4 * weights * steps
     return (10 + int(flops / 2e10 / 60) + 1) * attempt

@@ -21,7 +21,7 @@ FILE_REF = re.compile(r"src/coarsegrain/([\w/]+)\.py:(\w+)")
 # `<module>.<stage>` → `src/coarsegrain/stages/<module>.py:<function>`
 STAGE_REF = re.compile(r"`(\w+)\.([a-z0-9-]+)` → `src/coarsegrain/stages/(\w+)\.py:(\w+)`")
 # PATHS = { ... } and PATHS.update({ ... }) blocks, and their "key": "template" pairs
-PATHS_BLOCK = re.compile(r"PATHS(?:\s*=\s*\{|\.update\(\{)(.*?)\n\}", re.S)
+PATHS_BLOCK = re.compile(r"PATHS(?:\s*=\s*\{|\.update\(\s*\{)(.*?)\n\s*\}", re.S)
 PAIR = re.compile(r'^\s*"(\w+)"\s*:\s*"([^"]+)"', re.M)
 RULE = re.compile(r"^\s*rule (\w+):", re.M)
 FIGURE = re.compile(r'path\("figure",\s*name="([^"]+)"\)')

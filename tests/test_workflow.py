@@ -194,13 +194,19 @@ def _copy_workflow(repo_root: Path, dest: Path) -> Path:
 @pytest.fixture(scope="module")
 def killed_and_resumed(run, tmp_path_factory, repo_root):
     """A second run of the same config, SIGKILLed (snakemake and its jobs) mid-way, then
-    resumed with --rerun-incomplete."""
+    resumed with --rerun-incomplete.
+
+    It builds a subset of the targets (:data:`RESUME_TARGETS`: sampling, exact and Monte Carlo
+    analyses, a seed-1 RBM with its stack, thermometers, flows and claims, the Iso protocol of
+    seed 1, and P3 on MNIST) to keep ``make test`` within its budget; every Parquet file it
+    writes is compared with the full run's."""
     import os
     import signal
     import time
 
     work = _copy_workflow(repo_root, tmp_path_factory.mktemp("wf_killed"))
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml"]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml",
+           *RESUME_TARGETS]
     log = open(work / "interrupted_run.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -219,8 +225,12 @@ def killed_and_resumed(run, tmp_path_factory, repo_root):
     log.close()
     assert not (work / "results/ci/claims.parquet").exists()
     snakemake(work, "--unlock")
-    snakemake(work, "--rerun-incomplete")
+    snakemake(work, "--rerun-incomplete", *RESUME_TARGETS)
     return work
+
+
+RESUME_TARGETS = [f"results/ci/analysis/claims/{name}.parquet" for name in (
+    "ising2d", "mc_ising2d_L16_correlators", "flows_ising2d_seed1", "iso_seed1", "p3_mnist")]
 
 
 def _parquet_files(root: Path) -> list[Path]:
@@ -231,8 +241,10 @@ def _parquet_files(root: Path) -> list[Path]:
 
 
 def test_killed_run_resumes_to_readable_equal_outputs(run, killed_and_resumed):
-    files = _parquet_files(run)
-    assert files == _parquet_files(killed_and_resumed)
+    files = _parquet_files(killed_and_resumed)
+    assert len(files) > 30 and set(files) <= set(_parquet_files(run))
+    for target in RESUME_TARGETS:
+        assert (killed_and_resumed / target).exists(), target
     for rel in files:
         a, b = run / rel, killed_and_resumed / rel
         if io.read_meta(a).get("encoding") == "bitpacked":
@@ -245,7 +257,7 @@ def test_killed_run_resumes_to_readable_equal_outputs(run, killed_and_resumed):
 
 
 def test_two_runs_same_config_give_byte_identical_parquet(run, killed_and_resumed):
-    for rel in _parquet_files(run):
+    for rel in _parquet_files(killed_and_resumed):
         assert (run / rel).read_bytes() == (killed_and_resumed / rel).read_bytes(), rel
 
 

@@ -19,18 +19,16 @@ import pandas as pd
 
 from coarsegrain import io
 from coarsegrain.cli import StageContext
-from coarsegrain.plots.flows import (
-    calibration_figure,
-    correlators_figure,
-    examples_figure,
-    iomap_figure,
-    layer_temperature_figure,
-    locality_figure,
-    observables_flow_figure,
-    temperature_flow_figure,
-)
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _plots():
+    """coarsegrain.plots.flows, imported only by figure stages (matplotlib and seaborn cost
+    seconds of start-up in every other job)."""
+    from coarsegrain.plots import flows
+
+    return flows
 
 
 def load_layers(paths, device=None) -> list:
@@ -781,15 +779,15 @@ def stage_examples(ctx) -> None:
         steps = ctx.params.get("steps") or sorted(cols.loc[sel, "step"].unique())[:6]
         flow_steps = {int(s): x[np.flatnonzero(sel & (cols["step"] == s).to_numpy())[0]]
                       for s in steps}
-    _save(ctx, examples_figure(_read(ctx, "examples"), flow_steps))
+    _save(ctx, _plots().examples_figure(_read(ctx, "examples"), flow_steps))
 
 
 def stage_calibration(ctx) -> None:
-    _save(ctx, calibration_figure(_read(ctx, "confusion"), _read(ctx, "calibration")))
+    _save(ctx, _plots().calibration_figure(_read(ctx, "confusion"), _read(ctx, "calibration")))
 
 
 def stage_temperature_flow(ctx) -> None:
-    _save(ctx, temperature_flow_figure(_read(ctx, "temperatures"), _tc(ctx),
+    _save(ctx, _plots().temperature_flow_figure(_read(ctx, "temperatures"), _tc(ctx),
                                        tuple(ctx.params.get("methods", ("thermometer", "energy"))),
                                        rbm=ctx.params.get("rbm")))
 
@@ -803,11 +801,11 @@ def stage_observables_flow(ctx) -> None:
                     if ctx.params.get(k) is not None and k in ref.columns), None)
         ref = ref[np.isclose(ref[key], float(ctx.params[key]))
                   & (ref["L"] == int(ctx.params["L"]))] if key else None
-    _save(ctx, observables_flow_figure(_read(ctx, "observables"), ref, rbm=ctx.params.get("rbm")))
+    _save(ctx, _plots().observables_flow_figure(_read(ctx, "observables"), ref, rbm=ctx.params.get("rbm")))
 
 
 def stage_correlators(ctx) -> None:
-    _save(ctx, correlators_figure(_read(ctx, "correlators"), _read(ctx, "deltas"),
+    _save(ctx, _plots().correlators_figure(_read(ctx, "correlators"), _read(ctx, "deltas"),
                                   ctx.params.get("exact"), rbm=ctx.params.get("rbm")))
 
 
@@ -816,15 +814,15 @@ def stage_iomaps(ctx) -> None:
 
     maps, cols, _ = io.read_lattices(ctx.input("maps"), with_columns=True)
     meta_cols = cols.assign(**{k: v for k, v in ctx.params.items() if k in ("model", "sigma")})
-    _save(ctx, iomap_figure(maps, meta_cols, n_units=int(ctx.params.get("n_units", 8))))
+    _save(ctx, _plots().iomap_figure(maps, meta_cols, n_units=int(ctx.params.get("n_units", 8))))
 
 
 def stage_locality(ctx) -> None:
-    _save(ctx, locality_figure(_read(ctx, "locality")))
+    _save(ctx, _plots().locality_figure(_read(ctx, "locality")))
 
 
 def stage_layer_temperatures(ctx) -> None:
-    _save(ctx, layer_temperature_figure(_read(ctx, "layers"),
+    _save(ctx, _plots().layer_temperature_figure(_read(ctx, "layers"),
                                         ctx.params.get("method", "thermometer")))
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 
 from coarsegrain import io
 from coarsegrain.cli import StageContext
-from coarsegrain.plots.style import save_figure
 
 
 def sample_ising2d(ctx: StageContext) -> None:
@@ -140,3 +139,10 @@ STAGES = {
     "figure-thermodynamics": ising2d_thermodynamics,
     "figure-binder": ising2d_binder,
 }
+
+
+def save_figure(*args, **kwargs):
+    """coarsegrain.plots.style.save_figure, imported only when a figure is saved (start-up cost)."""
+    from coarsegrain.plots.style import save_figure as save
+
+    return save(*args, **kwargs)

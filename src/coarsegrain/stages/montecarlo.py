@@ -21,8 +21,6 @@ import pandas as pd
 
 from coarsegrain import io
 from coarsegrain.cli import StageContext
-from coarsegrain.plots.montecarlo import binder_figure, correlators_figure, observables_figure
-from coarsegrain.plots.style import save_figure
 
 RUN_KEYS = ("tau_int", "tau_int_error", "tau_reliable", "thin", "n_thermalize", "n_pilot",
             "n_chains", "sampler", "clusters_per_sweep")
@@ -193,7 +191,7 @@ def stage_observables(ctx: StageContext) -> None:
     """Params: title, size_label, reference, reference_label, pdf."""
     p = ctx.params
     ref, label = _reference(p)
-    fig = observables_figure(_read_all(ctx.inputs["observables"]), p["title"],
+    fig = _plots().observables_figure(_read_all(ctx.inputs["observables"]), p["title"],
                              p.get("size_label", "L"), ref, label)
     save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
 
@@ -203,7 +201,7 @@ def stage_binder(ctx: StageContext) -> None:
     p = ctx.params
     ref, label = _reference(p)
     cross, _ = io.read_table(ctx.input("crossings"))
-    fig = binder_figure(_read_all(ctx.inputs["observables"]), cross, p["title"],
+    fig = _plots().binder_figure(_read_all(ctx.inputs["observables"]), cross, p["title"],
                         p.get("size_label", "L"), ref, label)
     save_figure(fig, ctx.output("figure"), pdf=p.get("pdf", True))
 
@@ -213,7 +211,7 @@ def stage_correlators(ctx: StageContext) -> None:
     p = ctx.params
     corr, _ = io.read_table(ctx.input("correlators"))
     fits, _ = io.read_table(ctx.input("fits"))
-    save_figure(correlators_figure(corr, fits, p["title"]), ctx.output("figure"),
+    save_figure(_plots().correlators_figure(corr, fits, p["title"]), ctx.output("figure"),
                 pdf=p.get("pdf", True))
 
 
@@ -226,3 +224,16 @@ STAGES = {
     "figure-binder": stage_binder,
     "figure-correlators": stage_correlators,
 }
+
+
+def _plots():
+    """coarsegrain.plots.montecarlo, imported only by figure stages (start-up cost)."""
+    from coarsegrain.plots import montecarlo
+
+    return montecarlo
+
+
+def save_figure(*args, **kwargs):
+    from coarsegrain.plots.style import save_figure as save
+
+    return save(*args, **kwargs)

@@ -282,7 +282,10 @@ def sample_chain(chain: MarkovChain, n_samples: int, *, rng: np.random.Generator
     n_chains = int(chain.n_chains)
     per_chain = -(-int(n_samples) // n_chains)
     info: dict = {"n_chains": n_chains}
-    with tqdm(desc=desc, unit="sweep", mininterval=5, disable=not progress) as bar:
+    # The total is known only once the pilot run has fixed the thinning: until then it is the
+    # thermalisation and pilot budget, afterwards the exact number of sweeps.
+    with tqdm(desc=desc, unit="sweep", mininterval=5, smoothing=0.1, disable=not progress,
+              total=int(n_thermalize) + int(n_pilot)) as bar:
         chain.sweep(int(n_thermalize))
         bar.update(int(n_thermalize))
         discarded = int(n_thermalize)
@@ -310,6 +313,8 @@ def sample_chain(chain: MarkovChain, n_samples: int, *, rng: np.random.Generator
                 discarded += extra
         step = thin_interval(tau.tau, thin_factor) if thin == "auto" else int(thin)
         info.update(thin=step, n_thermalize=discarded)
+        bar.total = discarded + per_chain * step
+        bar.refresh()
         configs, obs = [], {}
         for _ in range(per_chain):
             chain.sweep(step)

@@ -47,6 +47,7 @@ rule longrange_sample_grid:
 
 
 # ---------------------------------------------------------------- block-spin RG
+# 2x2 block-spin RG of the 2D Monte Carlo configurations at T_c, one file per step.
 rule flows_rg_ising2d:
     input:
         spins=flows_tc_spins("ising2d", FL2_STACK_L),
@@ -57,7 +58,6 @@ rule flows_rg_ising2d:
         ],
     log:
         path("log", name="flows_rg_ising2d_{rg}"),
-    """2x2 block-spin RG of the 2D Monte Carlo configurations at T_c, one file per step."""
     wildcard_constraints:
         rg="average|majority|decimate",
     conda:
@@ -74,6 +74,7 @@ rule flows_rg_ising2d:
         cg("flows.block-spin", inputs=["spins"], outputs=["blocks"])
 
 
+# 2-site block-spin RG (decimation, averaging or majority) of the chain at T_c.
 rule flows_rg_longrange:
     input:
         spins=flows_tc_spins("longrange_s{sigma}", FLLR["N"]),
@@ -84,7 +85,6 @@ rule flows_rg_longrange:
         ],
     log:
         path("log", name="flows_rg_longrange_s{sigma}_{rg}"),
-    """2-site block-spin RG (decimation, averaging or majority) of the chain at T_c."""
     wildcard_constraints:
         rg="average|majority|decimate",
     conda:
@@ -102,6 +102,8 @@ rule flows_rg_longrange:
 
 
 # ---------------------------------------------------------------- thermometers
+# Neural thermometer at one lattice side, trained on the Monte Carlo temperature grid;
+# calibration (confusion matrix, predicted vs true T) on held-out configurations.
 rule flows_thermometer:
     input:
         spins=lambda w: flows_grid_spins(w.model, int(w.size)),
@@ -115,8 +117,6 @@ rule flows_thermometer:
         path("log", name="flows_thermometer_{model}_L{size}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_thermometer_{model}_L{size}_seed{rep}")
-    """Neural thermometer at one lattice side, trained on the Monte Carlo temperature grid;
-    calibration (confusion matrix, predicted vs true T) on held-out configurations."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
         size="[0-9]+",
@@ -190,6 +190,7 @@ rule flows_lr_stack:
 
 
 # ---------------------------------------------------------------- RBM flows
+# v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity.
 rule flows_rbm_flow:
     input:
         rbm=lambda w: flows_rbm(w.model, w.rbm, w.rep),
@@ -200,7 +201,6 @@ rule flows_rbm_flow:
         path("log", name="flows_rbm_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_rbm_flow_{model}_{rbm}_seed{rep}")
-    """v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:
@@ -221,6 +221,7 @@ rule flows_rbm_flow:
         cg("flows.rbm-flow", inputs=["rbm", "spins"], outputs=["flow"])
 
 
+# Thermometer and physics-estimator temperatures, and E, |m|, per flow step and start.
 rule flows_temperature_flow:
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
@@ -237,7 +238,6 @@ rule flows_temperature_flow:
         path("log", name="flows_temperature_flow_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_temperature_flow_{model}_{rbm}_seed{rep}")
-    """Thermometer and physics-estimator temperatures, and E, |m|, per flow step and start."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:
@@ -256,6 +256,8 @@ rule flows_temperature_flow:
         )
 
 
+# Spin and energy correlators, Delta_sigma and Delta_eps per flow step, and of the Monte Carlo
+# configurations at T_c (source monte_carlo) fitted the same way.
 rule flows_correlators:
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
@@ -274,8 +276,6 @@ rule flows_correlators:
         path("log", name="flows_correlators_{model}_{rbm}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_correlators_{model}_{rbm}_seed{rep}")
-    """Spin and energy correlators, Delta_sigma and Delta_eps per flow step, and of the Monte
-    Carlo configurations at T_c (source monte_carlo) fitted the same way."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:
@@ -304,6 +304,7 @@ rule flows_correlators:
 
 
 # ---------------------------------------------------------------- stacks: <v h> maps, layers
+# <v_i h_a> maps and linear receptive fields of every stack layer and RG step; locality.
 rule flows_io_maps:
     input:
         stack=lambda w: flows_stack(w.model, w.rep),
@@ -315,7 +316,6 @@ rule flows_io_maps:
         path("log", name="flows_io_maps_{model}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_io_maps_{model}_seed{rep}")
-    """<v_i h_a> maps and linear receptive fields of every stack layer and RG step; locality."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:
@@ -336,6 +336,7 @@ rule flows_io_maps:
         cg("flows.io-maps", inputs=["stack", "spins"], outputs=["maps", "locality"])
 
 
+# Temperature of each layer's output, stacked RBM vs RG, from Monte Carlo data at T_c.
 rule flows_layer_temperatures:
     input:
         stack=lambda w: flows_stack(w.model, w.rep),
@@ -351,7 +352,6 @@ rule flows_layer_temperatures:
         path("log", name="flows_layer_temperatures_{model}_seed{rep}"),
     benchmark:
         path("benchmark", name="flows_layer_temperatures_{model}_seed{rep}")
-    """Temperature of each layer's output, stacked RBM vs RG, from Monte Carlo data at T_c."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:
@@ -377,6 +377,8 @@ rule flows_layer_temperatures:
         )
 
 
+# Claims of one model: flow end temperature vs T_c, flow Delta vs 1/8 or Monte Carlo, RG vs RBM
+# locality, stacked RBM vs RG temperature direction.
 rule flows_claims:
     input:
         temperatures=lambda w: [
@@ -403,8 +405,6 @@ rule flows_claims:
         claims=path("claims_part", name="flows_{model}_seed{rep}"),
     log:
         path("log", name="flows_claims_{model}_seed{rep}"),
-    """Claims of one model: flow end temperature vs T_c, flow Delta vs 1/8 or Monte Carlo,
-    RG vs RBM locality, stacked RBM vs RG temperature direction."""
     wildcard_constraints:
         model="ising2d|longrange_s[0-9.]+",
     conda:

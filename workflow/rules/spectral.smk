@@ -4,12 +4,12 @@
 include: "helpers/spectral.smk"
 
 
+# Fetch, verify and preprocess one image dataset (or write its 'not available' marker).
 rule image_dataset:
     output:
         images=path("image_dataset", dataset="{dataset}"),
     log:
         path("log", name="image_dataset_{dataset}"),
-    """Fetch, verify and preprocess one image dataset (or write its 'not available' marker)."""
     wildcard_constraints:
         dataset="|".join(IMAGE_DATASETS),
     conda:
@@ -23,6 +23,8 @@ rule image_dataset:
         cg("spectral.{wildcards.dataset}", outputs=["images"])
 
 
+# Autoencoders from random and data-set initialisation, several seeds; speedup to a fixed target
+# (censored runs flagged), losses, convergence, pruning, noise rejection.
 rule p3_covinit:
     input:
         data=p3_data,
@@ -33,8 +35,6 @@ rule p3_covinit:
         path("log", name="p3_covinit_{dataset}"),
     benchmark:
         path("benchmark", name="p3_covinit_{dataset}")
-    """Autoencoders from random and data-set initialisation, several seeds; speedup to a fixed
-    target (censored runs flagged), losses, convergence, pruning, noise rejection."""
     wildcard_constraints:
         dataset=P3_WILDCARD,
     conda:
@@ -48,6 +48,8 @@ rule p3_covinit:
         cg("spectral.covinit", inputs=["data"], outputs=[*P3_TRAIN_TABLES, *P3_TIMING_TABLES])
 
 
+# SVD, Fourier, overlap and subspace (k at eigenvalue gaps) analyses of the trained weights,
+# covariance-spectrum solvability measures; P3 measurements.
 rule p3_spectral:
     input:
         data=p3_data,
@@ -60,8 +62,6 @@ rule p3_spectral:
         claims=path("claims_part", name="p3_{dataset}"),
     log:
         path("log", name="p3_spectral_{dataset}"),
-    """SVD, Fourier, overlap and subspace (k at eigenvalue gaps) analyses of the trained weights,
-    covariance-spectrum solvability measures; P3 measurements."""
     wildcard_constraints:
         dataset=P3_WILDCARD,
     conda:
@@ -125,6 +125,7 @@ rule figure_p3:
         )
 
 
+# SVD / Fourier / low-pass overlap of the P1 RBMs (every training seed) against a null.
 rule p3_rbm:
     input:
         rbm=p3_rbm_models,
@@ -133,7 +134,6 @@ rule p3_rbm:
         claims=path("claims_part", name="p3_rbm_{rbm}"),
     log:
         path("log", name="p3_rbm_{rbm}"),
-    """SVD / Fourier / low-pass overlap of the P1 RBMs (every training seed) against a null."""
     wildcard_constraints:
         rbm="|".join(P3_RBMS) if P3_RBMS else "^$",
     conda:

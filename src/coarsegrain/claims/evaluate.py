@@ -6,7 +6,7 @@ every source of randomness that differs between seeds (training, flow sampling, 
 With few seeds that spread can come out small by chance, so the error is never taken smaller
 than the within-run error of the mean, √(mean σ_i²/n). References and tolerances measured per
 seed are averaged the same way. ``seeds_reproducing`` counts the seeds whose own measurement
-(with its within-run error) satisfies the comparison.
+(with its within-run error, or its value alone when it has none) satisfies the comparison.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def _one(spec: ClaimSpec, params: dict, m: pd.DataFrame) -> dict:
     censored = bool(m["censored"].any())
     per_seed = []
     for _, r in m.iterrows():
+        # A seed without a within-run error (e.g. a count of modes) is judged by its value alone.
+        err = r["error"] if math.isfinite(r["error"]) else 0.0
         per_seed.append(spec.compare.evaluate(
-            r["value"], r["error"], reference=None if math.isnan(r["reference"]) else r["reference"],
+            r["value"], err, reference=None if math.isnan(r["reference"]) else r["reference"],
             reference_error=r["reference_error"], tolerance=r["tolerance"],
             censored=bool(r["censored"])))
     if len(m) > 1:

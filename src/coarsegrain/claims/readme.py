@@ -26,7 +26,9 @@ def section(tables: list[tuple[str, object, dict]]) -> str:
         params = meta.get("params", {}) if isinstance(meta, dict) else {}
         preset = params.get("preset") or label
         counts = summary_counts(df)
-        c = "; ".join(f"{kind}s: " + ", ".join(f"{v} {k}" for k, v in sorted(counts[kind].items()))
+        names = {"check": "checks", "thesis": "thesis claims"}
+        c = "; ".join(f"{names[kind]}: " + ", ".join(f"{v} {k}" for k, v in
+                                                     sorted(counts[kind].items()))
                       for kind in ("check", "thesis") if counts[kind])
         out += [f"### {preset} preset ({len(df)} claims; {c})", "",
                 f"Source: `results/{preset}/claims.parquet` (also `claims.md`, `claims.csv`).", "",

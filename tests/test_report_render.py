@@ -23,8 +23,6 @@ import pytest
 
 pytestmark = pytest.mark.workflow
 
-COPY = ["Snakefile", "config.yaml", "presets", "workflow", "src", "envs"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake")
 # The order of the thesis: Monte Carlo → RBMs → RBM flows → RG comparison → P3, then the
 # claims and the run. A category outside this list (or unnumbered) fails the test.
 CATEGORIES = ["1. Monte Carlo", "2. RBMs", "3. RBM flows", "4. RG vs RBM", "5. P3 spectra",
@@ -39,22 +37,9 @@ def _snakemake(workdir: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def ci_run(request, tmp_path_factory, repo_root) -> Path:
-    """A finished ci run: the session-wide one where conftest provides it as ``run``,
-    otherwise one in a fresh copy of the workflow."""
-    try:
-        return request.getfixturevalue("run")
-    except pytest.FixtureLookupError:
-        pass
-    work = tmp_path_factory.mktemp("wf_report")
-    for name in COPY:
-        src = repo_root / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=IGNORE)
-        else:
-            shutil.copy2(src, work / name)
-    _snakemake(work)
-    return work
+def ci_run(run) -> Path:
+    """The session's finished ci run (``run`` in conftest.py)."""
+    return run
 
 
 @pytest.fixture(scope="module")

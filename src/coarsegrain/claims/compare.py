@@ -75,8 +75,18 @@ class Comparison:
         return float(reference) if reference is not None else math.nan
 
 
+class _FixedOrMeasuredReference:
+    """A comparison against ``self.reference``, or the measurement's reference when it is None."""
+
+    reference: float | None
+
+    def reference_value(self, reference=None) -> float:
+        ref = self.reference if self.reference is not None else reference
+        return float(ref) if ref is not None else math.nan
+
+
 @dataclass(frozen=True)
-class Equal(Comparison):
+class Equal(_FixedOrMeasuredReference, Comparison):
     """``value = reference`` within ``tol`` (+ n_sigma errors).
 
     reference : fixed reference value, or None to take it from the measurement (e.g. a Monte
@@ -91,9 +101,6 @@ class Equal(Comparison):
     rel_tol: float = 0.0
     max_error: float | None = None
 
-    def reference_value(self, reference=None) -> float:
-        ref = self.reference if self.reference is not None else reference
-        return float(ref) if ref is not None else math.nan
 
     def evaluate(self, value, error, *, reference=None, reference_error=None, tolerance=None,
                  censored=False) -> Outcome:
@@ -227,15 +234,12 @@ class Sign(Comparison):
 
 
 @dataclass(frozen=True)
-class Differs(Comparison):
+class Differs(_FixedOrMeasuredReference, Comparison):
     """``|value − reference| > resolution``: the statement that two things differ."""
 
     reference: float | None = None
     resolution: float = 0.0
 
-    def reference_value(self, reference=None) -> float:
-        ref = self.reference if self.reference is not None else reference
-        return float(ref) if ref is not None else math.nan
 
     def evaluate(self, value, error, *, reference=None, reference_error=None, tolerance=None,
                  censored=False) -> Outcome:

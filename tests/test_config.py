@@ -86,7 +86,9 @@ BAD = [
     (lambda c: c["flows"]["longrange"].update(sigmas=[0.6]),
      ["flows.longrange.sigmas", "0.6", "montecarlo.longrange.sigmas"]),
     (lambda c: c["flows"]["longrange"].update(points=[0.5, 0.9, 1.5]), ["flows.longrange.points", "1.0"]),
-    (lambda c: c["flows"]["longrange"].update(N=60), ["flows.longrange.N = 60", "multiple of"]),
+    # one more than a valid size: never a multiple of the top block, whatever the stack depth
+    (lambda c: c["flows"]["longrange"].update(N=4 * 2 ** c["flows"]["longrange"]["stack"]["n_layers"] + 1),
+     ["flows.longrange.N =", "multiple of"]),
     (lambda c: c["rbm"].update(enabled=False), ["flows.ising2d.enabled", "rbm.enabled"]),
     (lambda c: c["flows"]["ising2d"].update(rbms=["nh100_tc"]), ["flows.ising2d.rbms", "nh100_tc", "nh81_tc"]),
     (lambda c: c["flows"]["ising2d"].update(stack_L=32), ["flows.ising2d.stack_L = 32", "rbm.stack.sizes"]),

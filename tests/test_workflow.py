@@ -25,9 +25,11 @@ COPY = ["Snakefile", "config.yaml", "presets", "workflow", "src", "envs"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake")
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1500):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml",
-           *args]
+def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = (), check: bool = True,
+              timeout: int = 1500):
+    # Targets go before --configfile, which takes one or more values and would swallow them.
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--configfile",
+           "presets/ci.yaml", *args]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
@@ -205,8 +207,8 @@ def killed_and_resumed(run, tmp_path_factory, repo_root):
     import time
 
     work = _copy_workflow(repo_root, tmp_path_factory.mktemp("wf_killed"))
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/ci.yaml",
-           *RESUME_TARGETS]
+    cmd = [sys.executable, "-m", "snakemake", *RESUME_TARGETS, "--cores", "2", "--configfile",
+           "presets/ci.yaml"]
     log = open(work / "interrupted_run.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -225,7 +227,7 @@ def killed_and_resumed(run, tmp_path_factory, repo_root):
     log.close()
     assert not (work / "results/ci/claims.parquet").exists()
     snakemake(work, "--unlock")
-    snakemake(work, "--rerun-incomplete", *RESUME_TARGETS)
+    snakemake(work, "--rerun-incomplete", targets=tuple(RESUME_TARGETS))
     return work
 
 

@@ -7,7 +7,7 @@ CORES  ?= all
 SMK_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all test-slurm report readme lint bench clean-results
+.PHONY: setup run test test-all test-slurm report readme record lint bench clean-results
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (snakemake 9); set PYTHON=/path/to/python3.11")'
@@ -43,6 +43,18 @@ report: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python -m coarsegrain.claims.readme README.md results/quick/claims.parquet \
 		--registry-doc docs/claims.md
+
+# The reproduction record of a finished run (docs/reproduction/<preset>/): claims, resolved
+# config, per-rule times, machine, downscaled figures. `make record PRESET=thesis` after
+# `make run SMK_ARGS="--configfile presets/thesis.yaml"`; an unfinished run is recorded as such.
+PRESET ?= quick
+PRESET_ARGS = $(if $(filter quick,$(PRESET)),,--configfile presets/$(PRESET).yaml)
+record: $(STAMP)
+	@mkdir -p docs/reproduction
+	$(BIN)/snakemake -n --quiet rules $(PRESET_ARGS) > docs/reproduction/.dry-run-$(PRESET).txt 2>&1 || true
+	$(BIN)/python -m coarsegrain.stages.record results/$(PRESET) docs/reproduction/$(PRESET) \
+		--dry-run docs/reproduction/.dry-run-$(PRESET).txt
+	@rm -f docs/reproduction/.dry-run-$(PRESET).txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -322,3 +322,19 @@ def test_spectra_figure_k_axis_reads_integers():
     labels = [t.get_text() for t in ax.xaxis.get_ticklabels() if t.get_text()]
     assert labels == [str(k) for k in ks]
     assert not any("times" in t for t in _tick_labels(fig))  # no "2×10^0" on any log axis
+
+
+def test_title_note_names_protocol_and_seed_under_the_title():
+    """Flow figures show one training seed of several: the note goes under the title."""
+    t, _, _, _ = _flow_tables()
+    fig = flows.temperature_flow_figure(t, 2.269, rbm="nh81_tc")
+    note = "P1 protocol; shown: training seed 0 of 3; claims use all 3"
+    style.title_note(fig, note)
+    lines = fig._suptitle.get_text().splitlines()
+    assert "nh81_tc" in lines[0] and lines[-1] == note
+    bare = plt.figure()
+    style.title_note(bare, "seed 0 of 2")
+    assert bare._suptitle.get_text() == "seed 0 of 2"
+    style.title_note(bare, "")
+    assert bare._suptitle.get_text() == "seed 0 of 2"
+    plt.close("all")

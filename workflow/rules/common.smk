@@ -87,6 +87,16 @@ def cg(stage, inputs=(), outputs=()):
     return " ".join(cmd)
 
 
+def ising_n_samples(L):
+    """Configurations per temperature sampled at size ``L``: ising2d.n_samples, raised to
+    rbm.n_configs at the single RBMs' size."""
+    n = config["ising2d"]["n_samples"]
+    rbm = config["rbm"]
+    if rbm["enabled"] and int(L) == int(rbm["L"]):
+        n = max(n, rbm["n_configs"])
+    return n
+
+
 def ising_sample_params(w):
     """Params of the 2D Ising sampling job for size ``w.L``."""
     ising = config["ising2d"]
@@ -94,7 +104,7 @@ def ising_sample_params(w):
         {
             "L": int(w.L),
             "temperatures": [float(fmt_t(t)) for t in ising["temperatures"]],
-            "n_samples": ising["n_samples"],
+            "n_samples": ising_n_samples(w.L),
             "sampler": ising["sampler"],
             "window": ising["window"],
             "thin": ising["thin"],
@@ -111,7 +121,7 @@ def ising_sample_runtime(wildcards, attempt):
     """Minutes: a conservative 50 sweeps per stored configuration (thermalisation, pilot run and
     thinning included) at 1e7 spin updates per second on one core, plus 10 minutes."""
     ising = config["ising2d"]
-    updates = len(ising["temperatures"]) * ising["n_samples"] * int(wildcards.L) ** 2 * 50
+    updates = len(ising["temperatures"]) * ising_n_samples(wildcards.L) * int(wildcards.L) ** 2 * 50
     return (10 + int(updates / 1e7 / 60) + 1) * attempt
 
 
@@ -119,7 +129,7 @@ def ising_spins_mem_mb(wildcards, attempt):
     """MB: 1.5 GB for Python, torch and the job's own Snakemake process, plus 4 bytes per stored
     spin (int8 samples and the copies made while converting and writing them)."""
     ising = config["ising2d"]
-    spins = len(ising["temperatures"]) * ising["n_samples"] * int(wildcards.L) ** 2
+    spins = len(ising["temperatures"]) * ising_n_samples(wildcards.L) * int(wildcards.L) ** 2
     return (1500 + int(4 * spins / 1e6) + 1) * attempt
 
 

@@ -150,6 +150,18 @@ def add_key(fig, text: str, width: int = 150) -> None:
              color="0.25", wrap=False)
 
 
+def title_note(fig, note: str) -> None:
+    """Add ``note`` (what the figure shows of a replicated run, e.g. its protocol and seed) as a
+    second line of the figure's title, or as the title if it has none."""
+    if not note:
+        return
+    sup = fig._suptitle  # matplotlib keeps no public getter for the suptitle
+    if sup is not None and sup.get_text():
+        sup.set_text(f"{sup.get_text()}\n{note}")
+    else:
+        fig.suptitle(note)
+
+
 def save_figure(fig, path: str | os.PathLike, pdf: bool = True) -> None:
     """Save ``fig`` as PNG at ``path`` (and PDF beside it), atomically, with fixed metadata.
 

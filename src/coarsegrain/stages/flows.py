@@ -751,8 +751,11 @@ def _read(ctx, name):
 
 
 def _save(ctx, fig):
-    from coarsegrain.plots.style import save_figure
+    """Save a flow figure; the ``title_note`` param (protocol and which training seed of how
+    many is shown) goes under its title."""
+    from coarsegrain.plots.style import save_figure, title_note
 
+    title_note(fig, ctx.params.get("title_note", ""))
     save_figure(fig, ctx.output("figure"), pdf=ctx.params.get("pdf", True))
 
 

@@ -136,7 +136,9 @@ def flows_thermometer_runtime(wildcards, attempt):
     core (measured ~2e10), plus 5 minutes for start-up and calibration."""
     th = FLOWS["thermometer"]
     n_temps = len(ISING_T) if wildcards.model == "ising2d" else len(FLLR["points"])
-    n_samples = ISING["n_samples"] if wildcards.model == "ising2d" else FLLR["n_samples"]
+    n_samples = (
+        ising_n_samples(wildcards.size) if wildcards.model == "ising2d" else FLLR["n_samples"]
+    )
     n_sites = int(wildcards.size) ** (2 if wildcards.model == "ising2d" else 1)
     widths = [n_sites, *th["hidden"], n_temps]
     weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
@@ -179,4 +181,10 @@ def flows_params(model, rep, **extra):
 
 
 def flows_figure_params(**extra):
-    return params_json({"pdf": config["figures"]["pdf"], **extra}, FIG_FP)
+    """Params of a flow figure. Flow figures show training seed 0 (``rep=0`` inputs); the title
+    says so, with the protocol and how many seeds the claims use."""
+    n = len(REPLICATES)
+    note = f"P1 protocol; shown: training seed 0 of {n}" + (
+        f"; claims use all {n}" if n > 1 else ""
+    )
+    return params_json({"pdf": config["figures"]["pdf"], "title_note": note, **extra}, FIG_FP)

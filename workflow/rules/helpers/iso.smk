@@ -73,7 +73,9 @@ def iso_model_temperatures(model):
 
 # A grid temperature the ising2d section samples at the same count is read from its files (the
 # same sampler, seed and stream: the same configurations); iso_sample samples only the others.
-ISO_SHARED_T = [t for t in ISO_T if t in ISING_T and ISO["n_per_temperature"] == ISING["n_samples"]]
+ISO_SHARED_T = [
+    t for t in ISO_T if t in ISING_T and ISO["n_per_temperature"] == ising_n_samples(ISO["L"])
+]
 ISO_OWN_T = [t for t in ISO_T if t not in ISO_SHARED_T]
 
 

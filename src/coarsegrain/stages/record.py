@@ -86,7 +86,7 @@ def busy_seconds(jobs: pd.DataFrame) -> float:
     """Length of the union of the jobs' [start, end] intervals: the wall time of the run with
     the pauses between sessions of a resumed run left out."""
     total, cur_start, cur_end = 0.0, None, None
-    for s, e in sorted(zip(jobs["start_s"], jobs["end_s"])):
+    for s, e in sorted(zip(jobs["start_s"], jobs["end_s"], strict=True)):
         if cur_end is None or s > cur_end:
             if cur_end is not None:
                 total += cur_end - cur_start

@@ -401,6 +401,19 @@ rule flows_claims:
             table="response",
             size=flows_flow_size(w.model),
         ),
+        layer_response=lambda w: (
+            [
+                path(
+                    "thermometer_table",
+                    rep=w.rep,
+                    model=w.model,
+                    table="response",
+                    size=flows_sizes(w.model)[-1],
+                )
+            ]
+            if w.model == "ising2d"
+            else []
+        ),
     output:
         claims=path("claims_part", name="flows_{model}_seed{rep}"),
     log:
@@ -422,7 +435,15 @@ rule flows_claims:
     shell:
         cg(
             "flows.claims",
-            inputs=["temperatures", "deltas", "locality", "layers", "tc", "response"],
+            inputs=[
+                "temperatures",
+                "deltas",
+                "locality",
+                "layers",
+                "tc",
+                "response",
+                "layer_response",
+            ],
             outputs=["claims"],
         )
 

@@ -249,6 +249,20 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         Sign(-1),
         learned=True),
     ClaimSpec(
+        "flows/ising2d/rg_majority_stays_near_tc", "check", "std",
+        "In 2D, block-spin RG of configurations at T_c stays critical: after the stack's number "
+        "of majority-rule 2×2 steps, the blocks read T_c on the thermometer trained at their "
+        "lattice size (the RG fixed point; what P2's chain statement becomes in 2D).",
+        "flows_layer_temperatures",
+        "thermometer temperature of the top majority-rule RG layer of Monte Carlo "
+        "configurations at T_c (majority blocks are ±1 spins, as the thermometer's training "
+        "data; block averages are not)",
+        Equal(T_CRITICAL, tol=0.0),
+        tolerance_source="the top-layer thermometer's resolution at T_c from its held-out "
+                         "calibration; corrections from irrelevant couplings and finite size "
+                         "are not subtracted, so a failure may mean those exceed it",
+        learned=True),
+    ClaimSpec(
         "flows/{model}/rg_flows_to_high_t", "thesis", "P2",
         "Block-spin RG flows to high temperature from T_c on the long-range chain (P2).",
         "flows_layer_temperatures",

@@ -431,7 +431,8 @@ def layer_temperature_figure(layers: pd.DataFrame, method: str = "thermometer"):
                 ("rbm", "placed", "stacked RBM (units placed by receptive field)", colors["rbm"], "o-"),
                 ("rbm", "reconstruction", "stacked RBM (read back on the input lattice)", "C2",
                  "s--"),
-                ("rg", "placed", "block-spin RG", colors["rg"], "o-")):
+                ("rg", "placed", "block-spin RG", colors["rg"], "o-"),
+                ("rg", "majority", "block-spin RG, majority rule (spins)", "C1", "^:")):
             k = g[(g["kind"] == kind) & (readout == ro)].sort_values("layer")
             if len(k):
                 ax.errorbar(k["layer"], k["temperature"], yerr=k["error"], fmt=fmt, capsize=3,
@@ -448,5 +449,7 @@ def layer_temperature_figure(layers: pd.DataFrame, method: str = "thermometer"):
     fig.tight_layout()
     add_key(fig, "Temperature read off each layer's output (layer 0: the Monte Carlo input) "
                  "with its error, for the stacked RBM and for block-spin RG; dashed: the input "
-                 "temperature. RG flows to high T away from criticality.")
+                 "temperature. On the chain RG flows to high T (P2); in 2D, majority-rule RG "
+                 "of T_c configurations should stay near T_c (its blocks are spins, as the "
+                 "thermometers were trained on; block averages are not).")
     return fig

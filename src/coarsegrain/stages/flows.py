@@ -237,7 +237,8 @@ def layer_temperatures(ctx: StageContext) -> None:
     Inputs: ``stack`` (RBM checkpoints, bottom layer first, or one stack checkpoint),
     ``spins`` (Monte Carlo configurations at the input temperature), ``thermometers`` (one per
     lattice size met along the way), ``observables`` (Monte Carlo tables of those sizes).
-    Outputs: ``table`` (layer, kind rbm|rg, readout placed|reconstruction, method, temperature,
+    Outputs: ``table`` (layer, kind rbm|rg, readout placed|reconstruction|majority (2D RG read
+    through majority-rule blocks, when rg_rule is not already majority), method, temperature,
     error, lattice_size, ...; see :func:`coarsegrain.flow.readout.layer_readout`),
     ``examples`` (optional: a few configurations per layer, see :func:`layer_examples`).
     Params: rg_rule, b, n_configs, sample (stack outputs sampled or mean-field), n_examples,
@@ -270,9 +271,16 @@ def layer_temperatures(ctx: StageContext) -> None:
     common = dict(thermometer=ths, table=table, observable_fn=observable_fn(p),
                   n_boot=int(p.get("n_boot", 200)), seed=seed,
                   input_temperature=float(meta["temperature"]), **labels)
-    df = pd.concat([layer_table(rbm_out, rg_out, readout="placed", **common),
-                    layer_table(recon_out, None, readout="reconstruction", **common)],
-                   ignore_index=True)
+    frames = [layer_table(rbm_out, rg_out, readout="placed", **common),
+              layer_table(recon_out, None, readout="reconstruction", **common)]
+    if p.get("model") == "ising2d" and p.get("rg_rule", "average") != "majority":
+        # Block averages ({0, ±1/2, ±1}) lie outside what a thermometer trained on ±1 spins has
+        # seen; majority-rule blocks are spins, so their reading is in distribution (the 2D
+        # "RG at T_c stays critical" check).
+        majority = dict(enumerate(rg_flow(spins, len(layers), rule="majority",
+                                          b=int(p.get("b", 2)), seed=seed)))
+        frames.append(layer_table(None, majority, readout="majority", **common))
+    df = pd.concat(frames, ignore_index=True)
     prov = ctx.provenance(**labels, temperature=meta["temperature"])
     io.write_table(df, ctx.output("table"), prov)
     if "examples" in ctx.outputs:
@@ -484,8 +492,9 @@ def claims(ctx: StageContext) -> None:
     :func:`layer_temperatures`), ``tc`` (table with tc_estimate, tc_error; the exact Onsager
     value is used for ising2d when absent), ``reference_deltas`` (Monte Carlo Δ at T_c for the
     chain, as written by :func:`correlators`), ``response`` (the flowed lattice's thermometer
-    calibration, whose resolution at T_c is the "near T_c" tolerance). ``temperatures`` and ``deltas`` may hold one path
-    per flowed RBM, named (same order) by the ``flows`` param; claim ids then carry the RBM's
+    calibration, whose resolution at T_c is the "near T_c" tolerance), ``layer_response`` (2D:
+    the same for the top layer's lattice, the tolerance of the majority-rule RG check).
+    ``temperatures`` and ``deltas`` may hold one path per flowed RBM, named (same order) by the ``flows`` param; claim ids then carry the RBM's
     name after the model tag. Verdicts are made from :mod:`coarsegrain.claims.registry`.
     Outputs: ``claims`` (measurements).
     Params: model, sigma, flows (names of the flowed RBMs), tail_steps, method (temperature
@@ -627,6 +636,26 @@ def claims(ctx: StageContext) -> None:
                         math.hypot(float(row["error"]), e0), seed=rep,
                         detail=f"{method} temperature after {top} layers minus the input's "
                                f"({t0:.3f})"))
+        major = lay_all[(lay_all["readout"] == "majority") & (lay_all["kind"] == "rg")]
+        if model == "ising2d" and len(major):
+            m = major.set_index("layer")
+            top_m = int(m.index.max())
+            mtol, mtol_src = math.nan, ""
+            if ctx.inputs.get("layer_response"):
+                from coarsegrain.flow.thermometer import CalibrationMap
+
+                resp, _ = io.read_table(ctx.input("layer_response"))
+                res = float(np.asarray(CalibrationMap(resp).resolution(tc)).ravel()[0])
+                if math.isfinite(res):
+                    mtol, mtol_src = res, (f"resolution at T_c, {res:.3g}, of the thermometer "
+                                           "of the top layer's lattice (held-out calibration, "
+                                           "this seed)")
+            rows.append(measurement(
+                f"{tag}/rg_majority_stays_near_tc", float(m.loc[top_m, "temperature"]),
+                float(m.loc[top_m, "error"]), seed=rep, reference=tc, reference_error=tc_err,
+                tolerance=mtol, tolerance_source=mtol_src,
+                detail=f"{method} temperature of majority-rule RG after {top_m} steps "
+                       f"(input {float(m.loc[0, 'temperature']):.3f})"))
     io.write_table(measurements_frame(rows), ctx.output("claims"), ctx.provenance(model=model))
     for r in rows:
         ctx.log.info("%s: %.4g ± %.3g (reference %.4g)", r["claim"], r["value"], r["error"],

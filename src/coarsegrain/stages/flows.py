@@ -494,7 +494,8 @@ def claims(ctx: StageContext) -> None:
     chain, as written by :func:`correlators`), ``response`` (the flowed lattice's thermometer
     calibration, whose resolution at T_c is the "near T_c" tolerance), ``layer_response`` (2D:
     the same for the top layer's lattice, the tolerance of the majority-rule RG check).
-    ``temperatures`` and ``deltas`` may hold one path per flowed RBM, named (same order) by the ``flows`` param; claim ids then carry the RBM's
+    ``temperatures`` and ``deltas`` may hold one path per flowed RBM,
+    named (same order) by the ``flows`` param; claim ids then carry the RBM's
     name after the model tag. Verdicts are made from :mod:`coarsegrain.claims.registry`.
     Outputs: ``claims`` (measurements).
     Params: model, sigma, flows (names of the flowed RBMs), tail_steps, method (temperature

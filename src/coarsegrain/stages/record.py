@@ -40,25 +40,54 @@ FIGURE_WIDTH = 1100
 
 
 # --------------------------------------------------------------------------------- jobs
+_RULE = re.compile(r"^\s*rule\s+(\w+)\s*:", re.M)
+_BENCH = re.compile(r"benchmark:\s*\n\s*path\(\s*\"benchmark\",\s*name=f?\"([^\"]+)\"")
+
+
 def rule_names(rules_dir: Path) -> list[str]:
-    """Rule names declared in ``rules_dir/*.smk`` (and a Snakefile beside it), longest first so
-    that a benchmark stem matches its most specific rule."""
+    """Rule names declared in ``rules_dir/*.smk`` (conditional, indented rules included)."""
     names: set[str] = set()
-    files = list(Path(rules_dir).glob("*.smk"))
-    for f in files:
-        names.update(re.findall(r"^rule\s+(\w+)\s*:", f.read_text(encoding="utf-8"), re.M))
-    return sorted(names, key=len, reverse=True)
+    for f in Path(rules_dir).glob("*.smk"):
+        names.update(_RULE.findall(f.read_text(encoding="utf-8")))
+    return sorted(names)
 
 
-def rule_of(job: str, rules: list[str]) -> str:
-    """The rule a benchmark stem belongs to (longest rule name it starts with)."""
-    for r in rules:
+def benchmark_patterns(rules_dir: Path) -> dict[str, re.Pattern]:
+    """Rule → regex of its benchmark file stem, from each rule's ``benchmark:`` directive
+    (``{wildcard}`` and ``{PYTHON_NAME}`` fields match any text); a rule without one gets
+    "its name, optionally followed by _anything"."""
+    out = {}
+    for f in Path(rules_dir).glob("*.smk"):
+        text = f.read_text(encoding="utf-8")
+        starts = [(m.start(), m.group(1)) for m in _RULE.finditer(text)] + [(len(text), "")]
+        for (a, rule), (b, _) in zip(starts[:-1], starts[1:], strict=True):
+            m = _BENCH.search(text, a, b)
+            if m:
+                parts = re.split(r"\{[^}]*\}", m.group(1))
+                out[rule] = re.compile(".+?".join(re.escape(x) for x in parts))
+            else:  # no benchmark: directive; a stem named after the rule still maps to it
+                out[rule] = re.compile(re.escape(rule) + "(?:_.*)?")
+    return out
+
+
+def rule_of(job: str, rules: dict[str, re.Pattern] | list[str]) -> str:
+    """The rule a benchmark stem belongs to: the rule whose benchmark pattern it matches (the
+    most specific one, i.e. the longest pattern), else the longest rule name it starts with,
+    else the stem itself."""
+    if isinstance(rules, dict):
+        hits = [r for r, pat in rules.items() if pat.fullmatch(job)]
+        if hits:
+            return max(hits, key=lambda r: len(rules[r].pattern))
+        names = list(rules)
+    else:
+        names = list(rules)
+    for r in sorted(names, key=len, reverse=True):
         if job == r or job.startswith(r + "_"):
             return r
     return job
 
 
-def jobs_table(results: Path, rules: list[str]) -> pd.DataFrame:
+def jobs_table(results: Path, rules: dict[str, re.Pattern] | list[str]) -> pd.DataFrame:
     """One row per finished job: ``job``, ``rule``, ``seconds``, ``max_rss_mb``, ``cpu_s``,
     ``start_s`` and ``end_s`` (seconds from the first job's start)."""
     rows = []
@@ -238,7 +267,7 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
     (dest / "figures").mkdir(parents=True)
     machine = machine or this_machine()
 
-    jobs = jobs_table(results, rule_names(rules_dir))
+    jobs = jobs_table(results, benchmark_patterns(rules_dir))
     if jobs.empty:
         raise ValueError(f"{results}/benchmarks holds no benchmark file: nothing ran")
     rules = rules_table(jobs)

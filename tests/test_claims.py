@@ -28,6 +28,7 @@ from coarsegrain.claims.evaluate import declared_not_measured, format_value, to_
 from coarsegrain.claims.registry import check_registry
 
 NAN = math.nan
+INF = math.inf
 
 CASES = [
     # (comparison, (value, error, extra kwargs), expected outcome)
@@ -37,6 +38,10 @@ CASES = [
     (Equal(0.125), (NAN, 0.01, {}), INCONCLUSIVE),
     (Equal(2.269, tol=0.3), (2.58, 0.5, {}), INCONCLUSIVE),  # less precise than its allowance
     (Equal(1.0, tol=0.1), (1.0, NAN, {}), INCONCLUSIVE),     # no error: cannot be tested
+    (Equal(2.269, max_tol=0.5), (2.27, 0.01, {"tolerance": 0.2}), HOLDS),
+    (Equal(2.269, max_tol=0.5), (3.00, 0.01, {"tolerance": 0.2}), FAILS),
+    (Equal(2.269, max_tol=0.5), (2.27, 0.01, {"tolerance": 1.7}), INCONCLUSIVE),  # blunt ruler
+    (Equal(2.269, max_tol=0.5), (2.27, 0.01, {"tolerance": INF}), INCONCLUSIVE),
     (Equal(), (0.2, 0.01, {"reference": 0.21, "reference_error": 0.01}), HOLDS),
     (Equal(), (0.4, 0.01, {"reference": 0.21, "reference_error": 0.01}), FAILS),
     (Bound(5.0, upper=True), (4.0, 0.1, {}), HOLDS),

@@ -408,7 +408,7 @@ rule flows_claims:
                     rep=w.rep,
                     model=w.model,
                     table="response",
-                    size=flows_sizes(w.model)[-1],
+                    size=flows_sizes(w.model)[1],
                 )
             ]
             if w.model == "ising2d"

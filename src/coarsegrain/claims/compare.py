@@ -94,19 +94,23 @@ class Equal(_FixedOrMeasuredReference, Comparison):
     tol : absolute tolerance; ``rel_tol`` adds ``rel_tol·|reference|``; a measurement may bring
         its own tolerance (e.g. a thermometer's resolution), which replaces ``tol`` when larger.
     max_error : beyond this error the measurement cannot test the equality (inconclusive).
+    max_tol : beyond this allowance (e.g. a thermometer that cannot resolve the reference from
+        values that should fail) the comparison could hardly fail: inconclusive.
     """
 
     reference: float | None = None
     tol: float = 0.0
     rel_tol: float = 0.0
     max_error: float | None = None
-
+    max_tol: float | None = None
 
     def evaluate(self, value, error, *, reference=None, reference_error=None, tolerance=None,
                  censored=False) -> Outcome:
         ref = self.reference_value(reference)
+        # an infinite measured tolerance (a thermometer that cannot resolve T_c) is kept
+        measured = float(tolerance) if tolerance is not None else math.nan
         tol = max(self.tol + self.rel_tol * abs(ref) if math.isfinite(ref) else self.tol,
-                  float(tolerance) if _finite(tolerance) else 0.0)
+                  measured if not math.isnan(measured) else 0.0)
         s = _sigma(error, reference_error)
         if not _finite(value, ref):
             return Outcome(INCONCLUSIVE, tol, "value or reference not finite")
@@ -114,6 +118,9 @@ class Equal(_FixedOrMeasuredReference, Comparison):
             return Outcome(INCONCLUSIVE, tol, "censored value cannot test an equality")
         if not math.isfinite(s):
             return Outcome(INCONCLUSIVE, tol, "no finite error")
+        if self.max_tol is not None and not tol <= self.max_tol:
+            return Outcome(INCONCLUSIVE, tol, f"allowance {tol:.3g} > {self.max_tol:.3g}: too wide "
+                                              "for the equality to fail")
         # A measurement less precise than the allowance it is judged with cannot test the
         # equality: it would "agree" with almost anything.
         limit = self.max_error if self.max_error is not None else (tol if tol > 0 else None)

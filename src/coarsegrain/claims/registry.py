@@ -250,17 +250,18 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         learned=True),
     ClaimSpec(
         "flows/ising2d/rg_majority_stays_near_tc", "check", "std",
-        "In 2D, block-spin RG of configurations at T_c stays critical: after the stack's number "
-        "of majority-rule 2×2 steps, the blocks read T_c on the thermometer trained at their "
-        "lattice size (the RG fixed point; what P2's chain statement becomes in 2D).",
+        "In 2D, block-spin RG of configurations at T_c stays critical: after one majority-rule "
+        "2×2 step the blocks read T_c on the thermometer trained at their lattice size (the RG "
+        "fixed point; what P2's chain statement becomes in 2D).",
         "flows_layer_temperatures",
-        "thermometer temperature of the top majority-rule RG layer of Monte Carlo "
-        "configurations at T_c (majority blocks are ±1 spins, as the thermometer's training "
-        "data; block averages are not)",
-        Equal(T_CRITICAL, tol=0.0),
-        tolerance_source="the top-layer thermometer's resolution at T_c from its held-out "
-                         "calibration; corrections from irrelevant couplings and finite size "
-                         "are not subtracted, so a failure may mean those exceed it",
+        "thermometer temperature after one majority-rule step of Monte Carlo configurations at "
+        "T_c (majority blocks are ±1 spins, as the thermometer's training data; block averages "
+        "are not)",
+        Equal(T_CRITICAL, tol=0.0, max_tol=0.5),
+        tolerance_source="the coarse lattice's thermometer resolution at T_c from its held-out "
+                         "calibration; inconclusive (so failed) when that exceeds 0.5, where it "
+                         "could not tell T_c from 2.77; corrections from irrelevant couplings "
+                         "and finite size are not subtracted",
         learned=True),
     ClaimSpec(
         "flows/{model}/rg_flows_to_high_t", "thesis", "P2",

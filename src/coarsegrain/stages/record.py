@@ -299,6 +299,8 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
         used += size
         figures.append(fig.name)
 
+    if not figures:
+        (dest / "figures").rmdir()
     lines = [f"# Reproduction record: {results.name}", ""]
     if note:
         lines += [note, ""]
@@ -315,9 +317,13 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
         f"- Wall time: {_fmt_s(busy)} with a job running (first start to last end: "
         f"{_fmt_s(span)}); CPU time {_fmt_s(float(jobs['cpu_s'].sum()))}.",
         f"- Machine: {machine.line()}.",
-        f"- Code: commit {commit}.",
-        "- Files: `claims.md` / `claims.csv` (verdicts), `config.yaml` (resolved config), "
-        "`jobs.csv` (per job), `rules.csv` (per rule), `figures/` (downscaled).",
+        f"- Record made at commit {commit}.",
+        "- Files: " + ", ".join(
+            text for name, text in (
+                ("claims.md", "`claims.md` / `claims.csv` (verdicts)"),
+                ("config.yaml", "`config.yaml` (resolved config)"),
+                ("jobs.csv", "`jobs.csv` (per job)"), ("rules.csv", "`rules.csv` (per rule)"))
+            if (dest / name).exists()) + (", `figures/` (downscaled)" if figures else "") + ".",
         "",
     ]
     if claims is not None and "verdict" in claims:

@@ -85,7 +85,9 @@ def test_quick_reads_the_shared_grid_points_from_the_ising2d_files(repo_root, tm
     """Grid points the ising2d section samples at the same count come from its files; the
     sampler runs only for the others (quick: T ~ 0 and 4.25, 4.75, 5.25, 5.75)."""
     quick = yaml.safe_load((repo_root / "config.yaml").read_text())
-    assert quick["iso"]["n_per_temperature"] == quick["ising2d"]["n_samples"]
+    # the L = 10 files hold max(ising2d.n_samples, rbm.n_configs) configurations per T
+    assert quick["iso"]["n_per_temperature"] == max(quick["ising2d"]["n_samples"],
+                                                    quick["rbm"].get("n_configs", 5000))
     proc, out = _dry_run(repo_root, tmp_path, "config.yaml")
     assert proc.returncode == 0, out[-4000:]
     (sample,) = _commands(out, "ising2d.sample-ising2d", "/data/iso/")

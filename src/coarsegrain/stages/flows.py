@@ -525,10 +525,7 @@ def claims(ctx: StageContext) -> None:
 
     tol, tol_src = math.nan, ""
     if ctx.inputs.get("response") and math.isfinite(tc):
-        from coarsegrain.flow.thermometer import CalibrationMap
-
-        resp, _ = io.read_table(ctx.input("response"))
-        res = float(np.asarray(CalibrationMap(resp).resolution(tc)).ravel()[0])
+        res = _resolution_at(ctx.input("response"), tc)
         if math.isfinite(res):
             tol, tol_src = res, (f"thermometer resolution at T_c, {res:.3g}, from its held-out "
                                  "calibration (this seed)")
@@ -643,10 +640,7 @@ def claims(ctx: StageContext) -> None:
             m = major.set_index("layer")
             mtol, mtol_src = math.nan, ""
             if ctx.inputs.get("layer_response"):
-                from coarsegrain.flow.thermometer import CalibrationMap
-
-                resp, _ = io.read_table(ctx.input("layer_response"))
-                res = float(np.asarray(CalibrationMap(resp).resolution(tc)).ravel()[0])
+                res = _resolution_at(ctx.input("layer_response"), tc)
                 if not math.isnan(res):
                     mtol, mtol_src = res, (f"resolution at T_c, {res:.3g}, of the thermometer "
                                            f"of the {int(m.loc[1, 'lattice_size'])}² lattice "
@@ -778,6 +772,15 @@ def _read(ctx, name):
     from coarsegrain import io
 
     return pd.concat([io.read_table(p)[0] for p in ctx.inputs[name]], ignore_index=True)
+
+
+def _resolution_at(response_path, temperature: float) -> float:
+    """A thermometer's resolution at ``temperature`` from its ``response`` calibration table
+    (inf where it cannot resolve it)."""
+    from coarsegrain.flow.thermometer import CalibrationMap
+
+    resp, _ = io.read_table(response_path)
+    return float(np.asarray(CalibrationMap(resp).resolution(temperature)).ravel()[0])
 
 
 def _save(ctx, fig):

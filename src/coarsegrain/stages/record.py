@@ -70,45 +70,29 @@ def benchmark_patterns(rules_dir: Path) -> dict[str, re.Pattern]:
     return out
 
 
-def rule_of(job: str, rules: dict[str, re.Pattern] | list[str]) -> str:
-    """The rule a benchmark stem belongs to: the rule whose benchmark pattern it matches (the
-    most specific one, i.e. the longest pattern), else the longest rule name it starts with,
-    else the stem itself."""
-    if isinstance(rules, dict):
-        hits = [r for r, pat in rules.items() if pat.fullmatch(job)]
-        if hits:
-            return max(hits, key=lambda r: len(rules[r].pattern))
-        names = list(rules)
-    else:
-        names = list(rules)
-    for r in sorted(names, key=len, reverse=True):
-        if job == r or job.startswith(r + "_"):
-            return r
-    return job
+def rule_of(job: str, rules: dict[str, re.Pattern]) -> str:
+    """The rule a benchmark stem belongs to (``rules`` from :func:`benchmark_patterns`): the
+    most specific matching pattern (the longest), else the stem itself."""
+    hits = [r for r, pat in rules.items() if pat.fullmatch(job)]
+    return max(hits, key=lambda r: len(rules[r].pattern)) if hits else job
 
 
-def jobs_table(results: Path, rules: dict[str, re.Pattern] | list[str]) -> pd.DataFrame:
+def jobs_table(results: Path, rules: dict[str, re.Pattern]) -> pd.DataFrame:
     """One row per finished job: ``job``, ``rule``, ``seconds``, ``max_rss_mb``, ``cpu_s``,
     ``start_s`` and ``end_s`` (seconds from the first job's start)."""
-    rows = []
-    for p in sorted((Path(results) / "benchmarks").glob("*.tsv")):
-        df = pd.read_csv(p, sep="\t")
-        if df.empty:
-            continue
-        b = df.iloc[-1]
-        end = p.stat().st_mtime
-        rows.append({"job": p.stem, "rule": rule_of(p.stem, rules), "seconds": float(b["s"]),
-                     "max_rss_mb": float(b.get("max_rss", float("nan"))),
-                     "cpu_s": float(b.get("cpu_time", float("nan"))),
-                     "start": end - float(b["s"]), "end": end})
+    from coarsegrain.plots.tables import benchmarks_table
+
     cols = ["job", "rule", "seconds", "max_rss_mb", "cpu_s", "start_s", "end_s"]
-    if not rows:
+    paths = sorted((Path(results) / "benchmarks").glob("*.tsv"))
+    t = benchmarks_table(paths).drop_duplicates("job", keep="last")
+    if t.empty:
         return pd.DataFrame(columns=cols)
-    t = pd.DataFrame(rows)
-    t0 = t["start"].min()
-    t["start_s"] = (t["start"] - t0).round(1)
-    t["end_s"] = (t["end"] - t0).round(1)
-    return t[cols].sort_values("start_s", kind="stable").reset_index(drop=True)
+    end = t["job"].map({p.stem: p.stat().st_mtime for p in paths})
+    t0 = (end - t["s"]).min()
+    t = t.assign(rule=[rule_of(j, rules) for j in t["job"]], seconds=t["s"].astype(float),
+                 max_rss_mb=t["max_rss"].astype(float), cpu_s=t["cpu_time"].astype(float),
+                 start_s=(end - t["s"] - t0).round(1), end_s=(end - t0).round(1))
+    return t[cols].sort_values(["start_s", "job"], kind="stable").reset_index(drop=True)
 
 
 def busy_seconds(jobs: pd.DataFrame) -> float:

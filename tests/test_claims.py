@@ -206,3 +206,30 @@ def test_unmeasured_dataset_is_flagged_not_blamed_on_seeds():
                       detail="dataset not available: set datasets.flowers.path")
     c = evaluate(measurements_frame([row])).iloc[0]
     assert c["verdict"] == "inconclusive" and c["flags"].startswith("not measured")
+
+
+def test_protocols_are_shown_side_by_side():
+    from coarsegrain.claims.evaluate import protocols_markdown, protocols_table
+    from coarsegrain.claims.registry import find_spec
+
+    p1 = [measurement("flows/ising2d/nh81_tc/end_temperature/T0", 2.3 + 0.01 * s, 0.02, seed=s)
+          for s in range(3)]
+    iso = [measurement("iso/all/end_temperature/T0", 4.4 + 0.02 * s, 0.02, seed=s)
+           for s in range(3)]
+    df = evaluate(measurements_frame(p1 + iso))
+    p1_proto = find_spec("flows/ising2d/nh81_tc/end_temperature/T0")[0].protocol
+    iso_proto = find_spec("iso/all/end_temperature/T0")[0].protocol
+    assert p1_proto != iso_proto
+    t = protocols_table(df).set_index("question")
+    q = find_spec("iso/all/end_temperature/T0")[0].question
+    assert "**reproduced** (3/3)" in t.loc[q, p1_proto]
+    assert "**not reproduced** (0/3)" in t.loc[q, iso_proto]
+    # the Iso controls were not measured here; P1 declares no such control
+    q_high = find_spec("iso/high_t/end_temperature/T0")[0].question
+    assert t.loc[q_high, iso_proto] == "not run" and t.loc[q_high, p1_proto] == "—"
+    md = protocols_markdown(df)
+    assert md.startswith("#### Protocols side by side") and md.count("\n| ") == 4
+    assert "Protocols side by side" in to_html(df)
+    # nothing measured under any compared protocol: no section
+    assert protocols_markdown(evaluate(measurements_frame(
+        [measurement("ising2d/tc_binder", 2.27, 0.01)]))) == ""

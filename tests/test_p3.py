@@ -1,6 +1,7 @@
 """P3 measurements: RBM weights against a null, and the covariance-spectrum measures."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from coarsegrain.analysis import p3
@@ -67,3 +68,41 @@ def test_solvability_measures():
     assert flat["participation_ratio_fraction"] == pytest.approx(1.0) and flat["n_modes_q"] == 9
     with pytest.raises(ValueError, match="fraction must be in"):
         p3.solvability(lam, 2, fraction=1.5)
+
+
+def _block_rbm(L=16, b=2, seed=0):
+    """(L², (L/b)²) weights: hidden unit a (row-major coarse site) sees its b×b block."""
+    rng = np.random.default_rng(seed)
+    l = L // b
+    x, y = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
+    block = ((x // b) * l + y // b).ravel()
+    W = 0.01 * rng.standard_normal((L * L, l * l))
+    W[np.arange(L * L), block] += rng.uniform(0.5, 1.5, L * L)
+    return W
+
+
+def test_stack_tables_read_upper_layers_on_the_lattice_the_layer_below_looks_at():
+    L = 16
+    W0, W1 = _block_rbm(L), _lowpass_rbm(8, 4, n_modes=6)  # 256 -> 64 (8x8) -> 16 (4x4)
+    kw = dict(n_modes=6, seed=2)
+    ref = p3.stack_weight_tables([W0, W1], (L, L), **kw)
+    assert set(ref["overlap"]["layer"]) == {0, 1}
+    assert set(ref["singular"]["hidden_shape"]) == {"8x8", "4x4"}
+    # layer 1 is analysed on the 8x8 lattice of layer 0's receptive fields: the same tables as
+    # W1 read directly on that lattice
+    direct = p3.weight_tables_with_null(W1, (8, 8), (4, 4), seed=2, stream=("layer", 1),
+                                        n_modes=6)
+    up = ref["overlap"][ref["overlap"]["layer"] == 1].drop(columns=["layer", "visible_shape",
+                                                                    "hidden_shape"])
+    pd.testing.assert_frame_equal(up.reset_index(drop=True), direct["overlap"])
+    # hidden units of layer 0 permuted and sign-flipped (W1's rows with them): nothing changes
+    rng = np.random.default_rng(5)
+    perm, signs = rng.permutation(64), rng.choice([-1.0, 1.0], 64)
+    W0s, W1s = W0[:, perm] * signs, W1[perm] * signs[:, None]
+    scrambled = p3.stack_weight_tables([W0s, W1s], (L, L), **kw)
+    for key in ("singular", "fourier", "overlap"):
+        pd.testing.assert_frame_equal(scrambled[key], ref[key], atol=1e-10)
+    # read in row-major order instead (the old artefact), layer 1's overlap is lost
+    naive = p3.weight_tables_with_null(W1s, (8, 8), (4, 4), seed=2, n_modes=6)
+    assert (p3.overlap_summary(naive["overlap"])["trained"]
+            < p3.overlap_summary(direct["overlap"])["trained"] - 0.2)

@@ -257,3 +257,24 @@ def test_stages_train_models_and_write_curves(tmp_path):
         cli_main(["rbm.train", "--in", "spins", files[0], str(tmp_path / "L6.parquet"),
                   "--out", "model", str(tmp_path / "x.pt"), "--out", "curve",
                   str(tmp_path / "x.parquet"), "--params", json.dumps(p)])
+
+
+def test_chain_physics_monitor_uses_the_chains_couplings():
+    from coarsegrain.lattice.longrange import couplings, energy_per_site
+    from coarsegrain.rbm.monitors import RBMMonitor
+
+    g = torch.Generator().manual_seed(0)
+    N = 16
+    data = torch.where(torch.rand(300, N, generator=g) < 0.8, 1.0, -1.0)  # mostly up
+    rbm = RBM(N, 8, seed=0)
+    mon = RBMMonitor(metrics=("ising",), chain_sigma=0.75, n_model_samples=50, n_gibbs=5)
+    mon.prepare(rbm, data, None, generator=g)
+    rows = {name: (v, e) for name, v, e in mon(rbm, generator=g)}
+    e_data = energy_per_site(data.numpy().astype(np.float64), couplings(N, 0.75))
+    assert rows["energy_data"][0] == pytest.approx(e_data.mean())
+    assert rows["abs_mag_data"][0] == pytest.approx(float(data.mean(dim=1).abs().mean()))
+    assert {"energy_model", "abs_mag_model"} <= set(rows)
+    # neither a lattice nor a chain: no physics rows
+    plain = RBMMonitor(metrics=("ising",))
+    plain.prepare(rbm, data, None, generator=g)
+    assert plain(rbm, generator=g) == []

@@ -136,3 +136,31 @@ def test_iso_protocol_no_biases_cd1_plain_sgd(units):
     RBMTrainer(rbm_b, method="cd", k=1, optimizer="sgd", lr=0.01, batch_size=100, n_updates=40,
                monitor=False, progress=False).fit(data)
     assert rbm_b.b.abs().max() > 0
+
+
+def test_stack_layers_hold_their_heldout_checkpoint_before_the_next_layer_trains():
+    from coarsegrain.rbm.stack import StackedRBM, train_stack
+
+    data = prototype_data(1040)
+    train, held = data[:40], data[40:540]  # few training samples: layer 0 overfits
+    kw = dict(method="pcd", optimizer="adam", lr=0.03, n_updates=400, monitor_every=25,
+              batch_size=20, progress=False, seed=1)
+    rule = {"snapshot_at": "heavy", "prefer": "best"}
+    st = StackedRBM([16, 12, 6], seed=0)
+    curve = train_stack(st, train, held, select=rule, **kw)
+    chosen = curve.groupby("layer")["selected_update"].first()
+    assert set(curve["rule"]) == {"heldout_loglik"}
+    # layer 0 holds the held-out optimum of its own curve, which is not the last update here
+    held0 = curve[(curve.layer == 0) & (curve.metric == "loglik_heldout")].set_index("update")
+    assert chosen[0] == held0["value"].idxmax() < 400
+    assert float(exact_log_likelihood(st.layers[0], held).mean()) == pytest.approx(
+        held0["value"][chosen[0]], abs=1e-4)
+    # layer 1 learned from the selected layer 0: the same stack without selection differs
+    plain = StackedRBM([16, 12, 6], seed=0)
+    curve_plain = train_stack(plain, train, held, **kw)
+    assert "selected_update" not in curve_plain
+    assert not torch.equal(plain.layers[0].W, st.layers[0].W)
+    assert not torch.equal(plain.layers[1].W, st.layers[1].W)
+    # no held-out data: nothing to select on, every layer keeps its last update
+    curve_none = train_stack(StackedRBM([16, 12, 6], seed=0), train, None, select=rule, **kw)
+    assert "selected_update" not in curve_none

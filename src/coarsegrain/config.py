@@ -291,6 +291,7 @@ def cross_field_errors(config: dict[str, Any], base_dir: str | Path | None = Non
             out.append("flows.ising2d.enabled = true needs the P1 RBMs: set rbm.enabled: true "
                        "(or flows.ising2d.enabled: false)")
         names = [f"nh{nh}_{d}" for nh in rbm["n_hidden"] for d in rbm["data"]]
+        names += [f"stack_L{L}" for L in stack["sizes"]]
         for r in fl2["rbms"] or []:
             if r not in names:
                 out.append(f"flows.ising2d.rbms: {r!r} is not trained by the rbm section; choose "

@@ -155,7 +155,7 @@ rule flows_lr_rbm:
         runtime=flows_runtime(60),
     params:
         json=lambda w: params_json(
-            flows_lr_train_params(w.rep, n_hidden=flows_lr_hidden()), FLOW_FP
+            flows_lr_train_params(w.rep, w.sigma, n_hidden=flows_lr_hidden()), FLOW_FP
         ),
     shell:
         cg("rbm.train", inputs=["spins"], outputs=["model", "curve"])
@@ -181,7 +181,10 @@ rule flows_lr_stack:
     params:
         json=lambda w: params_json(
             flows_lr_train_params(
-                w.rep, sizes=flows_sizes("longrange")[1:], propagate=FLLR["stack"]["propagate"]
+                w.rep,
+                w.sigma,
+                sizes=flows_sizes("longrange")[1:],
+                propagate=FLLR["stack"]["propagate"],
             ),
             FLOW_FP,
         ),
@@ -189,12 +192,43 @@ rule flows_lr_stack:
         cg("rbm.train-stack", inputs=["spins"], outputs=["model", "curve"])
 
 
+# Training curves of the chain RBM and stack (seed 0): likelihoods, free-energy gap, the
+# checkpoint the flows use, and E, |m| of model samples against the data.
+rule figure_flows_lr_curves:
+    input:
+        curves=lambda w: path(f"flows_lr_{w.kind}_curve", rep=0, sigma=w.sigma),
+    output:
+        figure=report(
+            path("figure", name="flows_longrange_s{sigma}_{kind}_curves"),
+            caption="../report/rbm_training_curves.rst",
+            category="2. RBMs",
+        ),
+    log:
+        path("log", name="figure_flows_longrange_s{sigma}_{kind}_curves"),
+    wildcard_constraints:
+        kind="rbm|stack",
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        json=lambda w: params_json(
+            {
+                "pdf": config["figures"]["pdf"],
+                "title": f"{'RBM' if w.kind == 'rbm' else 'stacked RBM (greedy)'} on the "
+                f"long-range chain at its T_c, sigma = {w.sigma}, N = {FLLR['N']}",
+            },
+            RBM_FIG_FP,
+        ),
+    shell:
+        cg("rbm.figure-curves", inputs=["curves"], outputs=["figure"])
+
+
 # ---------------------------------------------------------------- RBM flows
 # v -> h -> v flow from Monte Carlo data at T_c, from T=0 and from T=infinity.
 rule flows_rbm_flow:
     input:
         rbm=lambda w: flows_rbm(w.model, w.rbm, w.rep),
-        spins=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
+        spins=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model, w.rbm)),
     output:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
     log:
@@ -226,9 +260,9 @@ rule flows_temperature_flow:
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
         thermometer=lambda w: path(
-            "thermometer", rep=w.rep, model=w.model, size=flows_flow_size(w.model)
+            "thermometer", rep=w.rep, model=w.model, size=flows_flow_size(w.model, w.rbm)
         ),
-        observables=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
+        observables=lambda w: flows_observables(w.model, flows_flow_size(w.model, w.rbm)),
     output:
         **{
             t: path("flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table=t)
@@ -261,9 +295,9 @@ rule flows_temperature_flow:
 rule flows_correlators:
     input:
         flow=path("flow", rep="{rep}", model="{model}", rbm="{rbm}"),
-        reference=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model)),
+        reference=lambda w: flows_tc_spins(w.model, flows_flow_size(w.model, w.rbm)),
         # Monte Carlo Delta at the flow's own end temperature, same lattice and fit
-        grid=lambda w: flows_grid_spins(w.model, flows_flow_size(w.model)),
+        grid=lambda w: flows_grid_spins(w.model, flows_flow_size(w.model, w.rbm)),
         temperatures=path(
             "flow_table", rep="{rep}", model="{model}", rbm="{rbm}", table="temperatures"
         ),
@@ -394,13 +428,17 @@ rule flows_claims:
         tc=lambda w: (
             [] if w.model == "ising2d" else [path("mc_longrange_tc", sigma=flows_sigma(w.model))]
         ),
-        response=lambda w: path(
-            "thermometer_table",
-            rep=w.rep,
-            model=w.model,
-            table="response",
-            size=flows_flow_size(w.model),
-        ),
+        # one per flowed RBM (same order): each flow's tolerance is its own lattice's resolution
+        response=lambda w: [
+            path(
+                "thermometer_table",
+                rep=w.rep,
+                model=w.model,
+                table="response",
+                size=flows_flow_size(w.model, r),
+            )
+            for r in flows_rbm_names(w.model)
+        ],
         layer_response=lambda w: (
             [
                 path(
@@ -543,7 +581,7 @@ rule figure_flows_temperature:
 rule figure_flows_observables:
     input:
         observables=path("flow_table", rep=0, model="{model}", rbm="{rbm}", table="observables"),
-        reference=lambda w: flows_observables(w.model, flows_flow_size(w.model)),
+        reference=lambda w: flows_observables(w.model, flows_flow_size(w.model, w.rbm)),
     output:
         figure=report(
             path("figure", name="flows_{model}_{rbm}_observables"),
@@ -560,7 +598,7 @@ rule figure_flows_observables:
     threads: 1
     params:
         json=lambda w: flows_figure_params(
-            L=flows_flow_size(w.model),
+            L=flows_flow_size(w.model, w.rbm),
             rbm=w.rbm,
             **(
                 {"temperature": float(fmt_t(RBMC["tc_temperature"]))}
@@ -670,6 +708,11 @@ FLOW_PER_MODEL_FIGURES = ["examples", "calibration", "iomaps", "locality"]
 ALL_TARGETS += [
     *[path("figure", name=f"flows_{m}_{f}") for m in FLOW_MODELS for f in FLOW_PER_MODEL_FIGURES],
     *[
+        path("figure", name=f"flows_longrange_s{s}_{k}_curves")
+        for s in FLOW_SIGMAS
+        for k in ("rbm", "stack")
+    ],
+    *[
         path("figure", name=f"flows_{m}_{r}_{f}")
         for m in FLOW_MODELS
         for r in flows_rbm_names(m)
@@ -701,7 +744,7 @@ BENCHMARKS += [
     *[
         path("benchmark", name=f"flows_thermometer_{m}_L{n}_seed{q}")
         for m in FLOW_MODELS
-        for n in sorted({flows_flow_size(m), *flows_sizes(m)})
+        for n in sorted({*flows_flow_sizes(m), *flows_sizes(m)})
         for q in REPLICATES
     ],
     *[

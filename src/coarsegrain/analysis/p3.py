@@ -36,11 +36,12 @@ from coarsegrain.analysis import spectral as sp
 NULLS = ("gaussian", "shuffle")
 
 
-def null_weights(W, null: str = "gaussian", std: float = 0.05, seed: int = 0) -> np.ndarray:
+def null_weights(W, null: str = "gaussian", std: float = 0.05, seed: int = 0,
+                 stream: tuple = ()) -> np.ndarray:
     """A structureless weight matrix of the shape of ``W`` (n_visible, n_hidden).
 
     ``gaussian``: N(0, std²) entries (an untrained P1 RBM); ``shuffle``: the entries of ``W``
-    in a random order. Drawn from ``seed`` (stream "p3-null").
+    in a random order. Drawn from ``seed`` (stream "p3-null", ``null``, ``*stream``).
     """
     from coarsegrain.runtime import make_rng
 
@@ -49,7 +50,7 @@ def null_weights(W, null: str = "gaussian", std: float = 0.05, seed: int = 0) ->
         raise ValueError(f"W must have shape (n_visible, n_hidden); got {W.shape}")
     if null not in NULLS:
         raise ValueError(f"null={null!r} is not allowed; choose one of {NULLS}")
-    rng = make_rng(seed, "p3-null", null)
+    rng = make_rng(seed, "p3-null", null, *stream)
     if null == "gaussian":
         if not std > 0:
             raise ValueError(f"std must be > 0; got {std!r}")
@@ -60,17 +61,60 @@ def null_weights(W, null: str = "gaussian", std: float = 0.05, seed: int = 0) ->
 def weight_tables_with_null(W, visible_shape: int | Sequence[int],
                             hidden_shape: int | Sequence[int] | None = None, n_modes: int = 16,
                             method: str = "fourier", align: str = "receptive_field",
-                            null: str = "gaussian", null_std: float = 0.05, seed: int = 0
-                            ) -> dict[str, pd.DataFrame]:
+                            null: str = "gaussian", null_std: float = 0.05, seed: int = 0,
+                            stream: tuple = ()) -> dict[str, pd.DataFrame]:
     """:func:`coarsegrain.analysis.spectral.spectral_tables` of ``W`` and of its null, stacked
     with a ``model`` column (``trained`` | ``null``). Same keys and columns otherwise."""
     out: dict[str, list] = {}
     for label, M in (("trained", sp.as_numpy(W)),
-                     ("null", null_weights(W, null, null_std, seed))):
+                     ("null", null_weights(W, null, null_std, seed, stream))):
         t = sp.spectral_tables(M, visible_shape, hidden_shape, n_modes=n_modes, method=method,
                                align=align)
         for key, df in t.items():
             out.setdefault(key, []).append(df.assign(model=label))
+    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+
+
+def stack_weight_tables(layers, visible_shape: Sequence[int], n_modes: int = 16,
+                        method: str = "fourier", null: str = "gaussian", null_std: float = 0.05,
+                        seed: int = 0) -> dict[str, pd.DataFrame]:
+    """:func:`weight_tables_with_null` for every layer of a stacked RBM, with a ``layer`` column.
+
+    Layer ``k > 0`` has no lattice of its own: its visible units are layer ``k−1``'s hidden
+    units. They are put on the coarse lattice the stack readout gives them
+    (:func:`coarsegrain.flow.readout.stack_readouts`: each unit sign-fixed and placed at its
+    receptive-field centre), so layer ``k``'s weight rows are reordered and sign-corrected by
+    layer ``k−1``'s readout before the SVD, and its hidden units go on layer ``k``'s readout
+    lattice. The analysis is therefore invariant under the hidden-unit symmetries of every
+    layer. Each layer's null has that layer's shape, drawn from ``(seed, layer)``.
+
+    Parameters
+    ----------
+    layers : a StackedRBM, or a list of RBMs or (n_visible, n_hidden) arrays, bottom first
+    visible_shape : lattice of the stack's input, e.g. (L, L)
+
+    Returns
+    -------
+    dict ``singular``, ``fourier``, ``overlap`` as :func:`weight_tables_with_null`, plus
+    ``layer`` (0 = bottom) and ``visible_shape``/``hidden_shape`` strings (e.g. ``"8x8"``)
+    """
+    from coarsegrain.flow.readout import _as_weights, _layers, stack_readouts
+
+    ws = [_as_weights(layer) for layer in _layers(layers)]
+    readouts = stack_readouts(ws, visible_shape)
+    out: dict[str, list] = {}
+    vshape = tuple(int(n) for n in visible_shape)
+    for k, (W, ro) in enumerate(zip(ws, readouts, strict=True)):
+        if k > 0:
+            prev = readouts[k - 1]
+            W = (W * prev.signs[:, None])[prev.order]
+        t = weight_tables_with_null(W, vshape, ro.shape, n_modes=n_modes, method=method,
+                                    null=null, null_std=null_std, seed=seed, stream=("layer", k))
+        label = {"visible_shape": "x".join(map(str, vshape)),
+                 "hidden_shape": "x".join(map(str, ro.shape))}
+        for key, df in t.items():
+            out.setdefault(key, []).append(df.assign(layer=k, **label))
+        vshape = ro.shape
     return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
 
 

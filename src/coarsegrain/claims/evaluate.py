@@ -21,7 +21,8 @@ from coarsegrain.claims.compare import FAILS, HOLDS, INCONCLUSIVE, Outcome
 from coarsegrain.claims.measure import COLUMNS as MEASUREMENT_COLUMNS
 from coarsegrain.claims.registry import REGISTRY, ClaimSpec, find_spec
 
-COLUMNS = ["id", "kind", "source", "statement", "figure", "protocol", "measure", "value", "error",
+COLUMNS = ["id", "kind", "source", "statement", "figure", "protocol", "question", "measure",
+           "value", "error",
            "error_kind", "n_seeds", "seeds_reproducing", "censored", "reference",
            "reference_error", "comparison", "tolerance", "tolerance_source", "chi2_dof", "flags",
            "outcome", "verdict", "reason", "detail"]
@@ -98,7 +99,8 @@ def _one(spec: ClaimSpec, params: dict, m: pd.DataFrame) -> dict:
     return {
         "id": m["claim"].iloc[0], "kind": spec.kind, "source": spec.source,
         "statement": spec.format(spec.statement, params), "figure": spec.format(spec.figure, params),
-        "protocol": spec.protocol, "measure": spec.format(spec.measure, params),
+        "protocol": spec.protocol, "question": spec.question,
+        "measure": spec.format(spec.measure, params),
         "value": float(value), "error": float(error), "error_kind": error_kind,
         "n_seeds": n_seeds,
         "seeds_reproducing": (sum(o.outcome == HOLDS for o in per_seed)
@@ -210,7 +212,54 @@ def to_markdown(df: pd.DataFrame, figure_link: str | None = "figures/{figure}.pn
                          f"{format_value(r['value'], r['error'], r['censored'])} | {ref} | "
                          f"{_seeds(r)} | **{r['verdict']}**{flags} | {fig_txt} |")
         lines.append("")
+    side = protocols_markdown(df)
+    if side:
+        lines.append(side)
     return "\n".join(lines)
+
+
+def protocols_table(df: pd.DataFrame, registry=REGISTRY) -> pd.DataFrame:
+    """The claims that test one statement under different protocols, side by side.
+
+    Returns
+    -------
+    DataFrame with one row per question (registry ``question``) and one column per protocol
+    met in any question; a cell lists that protocol's claims (id, value ± error, verdict,
+    seeds reproducing), one per line, or "not run" when this run measured none and the
+    registry declares none under that protocol ("—").
+    """
+    questions = list(dict.fromkeys(s.question for s in registry if s.question))
+    if "question" not in df:
+        return pd.DataFrame(columns=["question"])
+    protocols = list(dict.fromkeys(s.protocol for s in registry if s.question))
+    declared = {(s.question, s.protocol) for s in registry if s.question}
+    rows = []
+    for q in questions:
+        row = {"question": q}
+        for proto in protocols:
+            d = df[(df["question"] == q) & (df["protocol"] == proto)].sort_values("id")
+            if not len(d):
+                row[proto] = "not run" if (q, proto) in declared else "—"
+                continue
+            row[proto] = "<br>".join(
+                f"`{r['id']}`: {format_value(r['value'], r['error'], r['censored'])} "
+                f"**{r['verdict']}** ({_seeds(r)})" for _, r in d.iterrows())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["question", *protocols])
+
+
+def protocols_markdown(df: pd.DataFrame) -> str:
+    """:func:`protocols_table` as Markdown (empty string when no question was measured)."""
+    t = protocols_table(df)
+    if not len(t) or all((t[c].isin(["not run", "—"])).all() for c in t.columns[1:]):
+        return ""
+    lines = ["#### Protocols side by side: which conclusions survive a change of protocol", "",
+             "| question | " + " | ".join(t.columns[1:]) + " |",
+             "|---" * len(t.columns) + "|"]
+    for _, r in t.iterrows():
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") if i == 0 else str(v)
+                                      for i, v in enumerate(r)) + " |")
+    return "\n".join(lines + [""])
 
 
 _HTML_STYLE = """<style>
@@ -220,6 +269,8 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right
 font-variant-numeric:tabular-nums;white-space:nowrap}
 td.v-pass,td.v-reproduced{background:#d9f2d9}td.v-fail,td.v-not-reproduced{background:#f8d7d7}
 td.v-inconclusive{background:#fff3cd}small{color:#555}
+span.v-reproduced{background:#d9f2d9}span.v-not-reproduced{background:#f8d7d7}
+span.v-inconclusive{background:#fff3cd}
 </style>"""
 
 
@@ -257,5 +308,33 @@ def to_html(df: pd.DataFrame, title: str = "Claims checked by this run") -> str:
                 f"<td class='{cls}'><b>{h.escape(r['verdict'])}</b>{note}</td>"
                 f"<td>{h.escape(r['figure'])}</td></tr>")
         parts.append("</table>")
+    parts.append(_protocols_html(df))
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _protocols_html(df: pd.DataFrame, registry=REGISTRY) -> str:
+    import html as h
+
+    if "question" not in df or not (df["question"].fillna("") != "").any():
+        return ""
+    questions = list(dict.fromkeys(s.question for s in registry if s.question))
+    protocols = list(dict.fromkeys(s.protocol for s in registry if s.question))
+    declared = {(s.question, s.protocol) for s in registry if s.question}
+    out = ["<h3>Protocols side by side: which conclusions survive a change of protocol</h3>"
+           "<table><tr><th>question</th>"
+           + "".join(f"<th>{h.escape(p)}</th>" for p in protocols) + "</tr>"]
+    for q in questions:
+        out.append(f"<tr><td>{h.escape(q)}</td>")
+        for proto in protocols:
+            d = df[(df["question"] == q) & (df["protocol"] == proto)].sort_values("id")
+            if not len(d):
+                out.append(f"<td>{'not run' if (q, proto) in declared else '—'}</td>")
+                continue
+            out.append("<td>" + "<br>".join(
+                f"<code>{h.escape(r['id'])}</code>: "
+                f"{h.escape(format_value(r['value'], r['error'], r['censored']))} "
+                f"<span class='v-{r['verdict'].replace(' ', '-')}'><b>{h.escape(r['verdict'])}"
+                f"</b></span> ({_seeds(r)})" for _, r in d.iterrows()) + "</td>")
+        out.append("</tr>")
+    return "".join(out) + "</table>"

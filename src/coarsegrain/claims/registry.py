@@ -51,6 +51,9 @@ class ClaimSpec:
     control : id pattern (same placeholders; ``*`` globs) of the claims that must all hold for this
         one to be reproduced (e.g. the 2D control of a long-range "differs" claim); otherwise
         inconclusive
+    question : short label shared by the claims that test one statement under different
+        protocols (e.g. P1's and Iso et al.'s); the claims table shows them side by side
+        (:func:`coarsegrain.claims.evaluate.protocols_markdown`). "" = not compared.
     """
 
     id: str
@@ -64,6 +67,7 @@ class ClaimSpec:
     protocol: str = "ours"
     learned: bool = False
     control: str | None = None
+    question: str = ""
     placeholders: tuple[str, ...] = field(default=(), init=False)
 
     def __post_init__(self):
@@ -100,6 +104,11 @@ _ISO_TOL = ("at least ±0.3 (about the thermometer's spread at T_c on 10×10 lat
             "report ±0.36 at T = 2.25), or the thermometer's measured resolution at T_c when "
             "larger")
 _ISO_PROTOCOL = "Iso et al. (src: Veiga & Vicente's reproduction)"
+_P1_PROTOCOL = ("P1 (src: author code; the training temperatures, learning-rate schedule and "
+                "checkpoint rule are ours)")
+_Q_FLOW = "An RBM trained on 2D Ising configurations flows to T_c"
+_Q_HIGH = "Control: an RBM trained only at T = 4…6 does not flow to T_c"
+_Q_ZERO = "Control: an RBM trained only at T ≈ 0 does not flow to T_c"
 
 REGISTRY: tuple[ClaimSpec, ...] = (
     # ------------------------------------------------------------------ 2D Ising Monte Carlo
@@ -160,7 +169,7 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         tolerance_source="at least ±0.3 (about the thermometer's spread at T_c on 10×10 "
                          "lattices; Iso et al. report ±0.36 at T = 2.25), or the thermometer's "
                          "measured resolution at T_c when larger",
-        learned=True),
+        protocol=_P1_PROTOCOL, learned=True, question=_Q_FLOW),
     ClaimSpec(
         "flows/ising2d/{rbm}/delta_sigma", "thesis", "P1",
         "The RBM flow's configurations have the critical spin scaling dimension Δ_σ = 1/8 (P1).",
@@ -235,7 +244,9 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         "block-spin RG's (P2, stated for the long-range chain; tested in 2D as well).",
         "flows_layer_temperatures",
         "thermometer temperature of the top layer's output, stacked RBM (hidden units sign-fixed "
-        "and placed by receptive field) minus RG",
+        "and placed by receptive field) minus RG: in 2D majority-rule RG, whose blocks are spins "
+        "(2x2 block averages take values the ±1-trained thermometers never saw); on the chain "
+        "flows.longrange.rg_rule (decimation)",
         Sign(-1),
         learned=True),
     ClaimSpec(
@@ -318,6 +329,19 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         tolerance_source="threshold 0.7 is our reading of 'approximately equal'",
         learned=True),
     ClaimSpec(
+        "p3/stack/L{L}/layer{layer}/lowpass_overlap", "thesis", "P3",
+        "The trained RBM discards high-momentum modes (P3), read for every layer of the greedy "
+        "stacked RBM: each layer's hidden singular vector is its input's with the high Fourier "
+        "modes removed.",
+        "p3_rbm_stack_L{L}",
+        "as p3/rbm/*/lowpass_overlap, for layer {layer} of the stack at L = {L}; the input units "
+        "of layers above 0 are the layer below's hidden units, sign-fixed and placed at their "
+        "receptive-field centres (the stack readout); the null RBM's value is in the detail",
+        Bound(0.7, upper=False, n_sigma=2.0),
+        tolerance_source="threshold 0.7 is our reading of 'approximately equal'; applying P3's "
+                         "statement to the stack's layers is our extension",
+        learned=True),
+    ClaimSpec(
         "p3/{dataset}/top_mode_lowpass_overlap", "thesis", "P3",
         "The hidden singular vector is the visible one with high Fourier modes removed (P3).",
         "p3_{dataset}_spectra",
@@ -343,20 +367,20 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         "temperature grid approaches T_c, from all-up and from random starts (Iso et al.).",
         "iso_flows_temperature", _ISO_T,
         Equal(T_CRITICAL, tol=0.3),
-        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True),
+        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True, question=_Q_FLOW),
     ClaimSpec(
         "iso/high_t/end_temperature/{start}", "thesis", "Iso et al.",
         "Control: the flow of an RBM trained only on T = 4…6 does not approach T_c "
         "(Iso et al.).",
         "iso_flows_temperature", _ISO_T,
         Differs(T_CRITICAL, resolution=0.3),
-        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True),
+        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True, question=_Q_HIGH),
     ClaimSpec(
         "iso/zero_t/end_temperature/{start}", "thesis", "Iso et al.",
         "Control: the flow of an RBM trained only at T ≈ 0 does not approach T_c (Iso et al.).",
         "iso_flows_temperature", _ISO_T,
         Differs(T_CRITICAL, resolution=0.3),
-        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True),
+        tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True, question=_Q_ZERO),
 )
 
 

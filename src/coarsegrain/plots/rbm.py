@@ -68,6 +68,12 @@ def training_curves_figure(curves: pd.DataFrame, hue: str = "model", title: str 
                                     alpha=0.25, lw=0)
                     ax.errorbar(x, d["value"], yerr=np.where(np.isfinite(err), err, np.nan),
                                 fmt="none", ecolor=colors[key], elinewidth=0.8, capsize=2)
+        if "selected_update" in curves:
+            # the checkpoint the rule picked on held-out data (what flows and analyses use)
+            for key in keys:
+                sel = curves.loc[curves[hue] == key, "selected_update"].dropna()
+                if len(sel):
+                    ax.axvline(max(float(sel.iloc[0]), 0.5), color=colors[key], ls=":", lw=1)
         ax.set_xscale("log")
         ax.set_xlabel("update")
         ax.set_title(ttl, fontsize=10)
@@ -88,6 +94,9 @@ def training_curves_figure(curves: pd.DataFrame, hue: str = "model", title: str 
     if any_error:
         handles.append(Patch(color="0.3", alpha=0.25))
         labels.append("± error")
+    if "selected_update" in curves and curves["selected_update"].notna().any():
+        handles.append(Line2D([], [], color="0.3", ls=":", lw=1))
+        labels.append("selected checkpoint")
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
                fontsize=9)
     add_key(fig, "Monitor metrics vs PCD update (log axis). Bands and caps: ± one error where "

@@ -202,14 +202,30 @@ def rbm_figure(singular: pd.DataFrame, fourier: pd.DataFrame, overlap: pd.DataFr
     """Three panels for a trained RBM against its null (same shape, untrained or shuffled):
     singular spectra, radially averaged Fourier power of the top visible (solid) and hidden
     (dashed) singular vectors (first seed), and the hidden / low-pass-visible overlap per mode
-    with chance level."""
+    with chance level. Tables with a ``layer`` column (a stacked RBM) get one row per layer."""
     setup()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    layers = sorted(singular["layer"].unique()) if "layer" in singular else [None]
+    fig, axes = plt.subplots(len(layers), 3, figsize=(15, 4.2 * len(layers)), squeeze=False)
+    for row, layer in zip(axes, layers, strict=True):
+        def pick(df, layer=layer):
+            return df if layer is None else df[df["layer"] == layer]
+
+        title = f"RBM {name}"
+        if layer is not None and "visible_shape" in singular:
+            d = pick(singular)
+            title += (f", layer {layer} ({d['visible_shape'].iloc[0]} → "
+                      f"{d['hidden_shape'].iloc[0]})")
+        _rbm_panels(row, pick(singular), pick(fourier), pick(overlap), title, n_fourier_modes)
+    fig.tight_layout()
+    return fig
+
+
+def _rbm_panels(axes, singular, fourier, overlap, title, n_fourier_modes):
     for (model, seed), d in singular.groupby(["model", "seed"]):
         axes[0].plot(d["mode"] + 1, d["singular_value"], color=MODEL_COLORS.get(model, "k"),
                      lw=1, alpha=0.8, label=model if seed == singular["seed"].min() else None)
     axes[0].set(xscale="log", yscale="log", xlabel="mode", ylabel="singular value of W",
-                title=f"RBM {name}")
+                title=title)
     axes[0].legend(fontsize=8)
     first = fourier[fourier["seed"] == fourier["seed"].min()]
     colors = sns.color_palette(PALETTE, n_fourier_modes)
@@ -232,8 +248,6 @@ def rbm_figure(singular: pd.DataFrame, fourier: pd.DataFrame, overlap: pd.DataFr
     axes[2].set(xlabel="mode (descending singular value)", ylim=(0, 1.02),
                 ylabel="|cos(hidden, low-pass visible)|", title="hidden vs low-pass visible")
     axes[2].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def solvability_figure(table: pd.DataFrame, spectra: dict):

@@ -122,6 +122,17 @@ def _as_spins(v: torch.Tensor, units: str) -> torch.Tensor:
     return v if units == "pm1" else 2.0 * v - 1.0
 
 
+def chain_observables(spins: torch.Tensor, sigma: float, images: str = "ewald"
+                      ) -> dict[str, tuple]:
+    """Energy per site and |m| (mean, standard error) of ±1 long-range chains (n, N), with the
+    chain's own couplings J(r) = r^−(1+σ) (:func:`coarsegrain.lattice.longrange.couplings`)."""
+    from coarsegrain.lattice.longrange import couplings, energy_per_site
+
+    s = spins.detach().to("cpu", torch.float64).numpy()
+    e = torch.from_numpy(energy_per_site(s, couplings(s.shape[1], sigma, images)))
+    return {"energy": _mean_se(e), "abs_mag": _mean_se(spins.mean(dim=1).abs())}
+
+
 def ising_observables(spins: torch.Tensor, lattice_shape: Sequence[int]) -> dict[str, tuple]:
     """Energy per site and |m| (mean, standard error) of ±1 configurations on an L×L torus.
 
@@ -148,8 +159,10 @@ class RBMMonitor:
         core, a few hundred updates' worth), so without it big models record no log Z and no
         log-likelihoods
     ais_chains, ais_betas : AIS run size
-    lattice_shape : (L, L) for 2D Ising observables of model samples; without it the "ising"
-        metric (the second costly one) is skipped
+    lattice_shape : (L, L) for 2D Ising observables of model samples
+    chain_sigma, chain_images : the long-range chain's σ (and coupling images) for its
+        observables of model samples, when there is no ``lattice_shape``; with neither the
+        "ising" metric (model-sample physics, the second costly one) is skipped
     n_model_samples, n_gibbs : model samples for "ising": chains from random starts, run for
         ``n_gibbs`` block-Gibbs steps
     pl_max_units : the pseudo-likelihood sums over every unit when n_visible <= pl_max_units,
@@ -167,6 +180,8 @@ class RBMMonitor:
     ais_chains: int = 100
     ais_betas: int = 3000
     lattice_shape: Sequence[int] | None = None
+    chain_sigma: float | None = None
+    chain_images: str = "ewald"
     n_model_samples: int = 500
     n_gibbs: int = 1000
     pl_max_units: int = 256
@@ -182,6 +197,15 @@ class RBMMonitor:
             raise ValueError(f"unknown monitor metric(s) {unknown}; allowed: {list(ALL_METRICS)}")
         if self.lattice_shape is not None:
             self.lattice_shape = tuple(int(x) for x in self.lattice_shape)
+
+    @property
+    def _physics(self):
+        """Observables function of model samples (2D Ising or chain), or None."""
+        if self.lattice_shape is not None:
+            return lambda s: ising_observables(s, self.lattice_shape)
+        if self.chain_sigma is not None:
+            return lambda s: chain_observables(s, float(self.chain_sigma), self.chain_images)
+        return None
 
     def prepare(self, rbm: RBM, train: torch.Tensor, heldout: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, binary: bool = True) -> None:
@@ -199,11 +223,11 @@ class RBMMonitor:
         self._train, self._heldout, self._binary = subset(train), subset(heldout), binary
         self._ais_data = train
         self._data_rows = []
-        if "ising" in self.metrics and self.lattice_shape is not None and binary:
-            if math.prod(self.lattice_shape) != rbm.n_visible:
+        if "ising" in self.metrics and self._physics is not None and binary:
+            if self.lattice_shape is not None and math.prod(self.lattice_shape) != rbm.n_visible:
                 raise ValueError(f"lattice_shape {self.lattice_shape} does not have "
                                  f"n_visible={rbm.n_visible} sites")
-            obs = ising_observables(_as_spins(train, rbm.units), self.lattice_shape)
+            obs = self._physics(_as_spins(train, rbm.units))
             self._data_rows = [("energy_data", *obs["energy"]), ("abs_mag_data", *obs["abs_mag"])]
 
     @torch.no_grad()
@@ -231,7 +255,7 @@ class RBMMonitor:
             rows += self._loglik_rows(rbm, generator, heavy)
         if "ising" in self.metrics and self._data_rows and heavy:
             v = model_samples(rbm, self.n_model_samples, self.n_gibbs, generator)
-            obs = ising_observables(_as_spins(v, rbm.units), self.lattice_shape)
+            obs = self._physics(_as_spins(v, rbm.units))
             rows += [("energy_model", *obs["energy"]), ("abs_mag_model", *obs["abs_mag"])]
             rows += self._data_rows
         return rows

@@ -9,7 +9,7 @@ units than the one below (a 2×2 block step), e.g. 4096 → 1024 → 256 → 64.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +140,7 @@ def train_stack(stack: StackedRBM, data, heldout=None, *, propagate: str = "samp
                 monitor_kwargs: dict | None = None,
                 layer_kwargs: Sequence[dict] | None = None,
                 checkpoint_dir: str | os.PathLike | None = None,
+                select: Mapping | None = None,
                 **trainer_kwargs) -> pd.DataFrame:
     """Greedy layer-wise training; returns the concatenated curves with a ``layer`` column.
 
@@ -154,6 +155,12 @@ def train_stack(stack: StackedRBM, data, heldout=None, *, propagate: str = "samp
         ``trainer_kwargs["monitor"]`` switches monitoring off)
     layer_kwargs : optional per-layer overrides of ``trainer_kwargs``
     checkpoint_dir : each layer checkpoints into ``checkpoint_dir/layer{i}``
+    select : checkpoint rule per layer, ``{snapshot_at, metric, tolerance, n_sigma, prefer,
+        gap_max}`` (see :func:`coarsegrain.rbm.selection.select_checkpoint`). Each layer is
+        set to the update the rule picks on held-out data *before* the next layer is trained,
+        so upper layers learn from the selected layer's outputs, not from the last update's.
+        The curve then has a ``selected_update`` column (per layer) and ``rule``. ``None``
+        (default) or no ``heldout``: every layer keeps its last update.
     trainer_kwargs : :class:`RBMTrainer` arguments for every layer
     """
     from coarsegrain.runtime import torch_generator
@@ -176,14 +183,30 @@ def train_stack(stack: StackedRBM, data, heldout=None, *, propagate: str = "samp
         if "monitor" not in kw or kw["monitor"] is True or kw["monitor"] is None:
             mkw = dict(monitor_kwargs or {})
             mkw["lattice_shape"] = lattice_shape if i == 0 else None
+            if i > 0:  # upper layers are not chains with the input's couplings
+                mkw["chain_sigma"] = None
             kw["monitor"] = RBMMonitor(**mkw)
         elif kw["monitor"] is not False:
             raise ValueError("pass monitor settings to train_stack through monitor_kwargs")
         if checkpoint_dir is not None:
             kw["checkpoint_dir"] = Path(checkpoint_dir) / f"layer{i}"
         kw["binary_data"] = binary
-        curve = RBMTrainer(rbm, **kw).fit(x, xh)
+        selecting = bool(select) and xh is not None
+        if selecting:
+            kw["snapshot_at"] = select.get("snapshot_at", "heavy")
+        trainer = RBMTrainer(rbm, **kw)
+        curve = trainer.fit(x, xh)
         curve.insert(0, "layer", i)
+        if selecting:
+            from coarsegrain.rbm.selection import select_rbm
+
+            rule = {k: v for k, v in select.items() if k not in ("enabled", "snapshot_at")}
+            chosen, choice = select_rbm(trainer, curve, **rule)
+            with torch.no_grad():
+                for name in ("W", "a", "b"):
+                    getattr(rbm, name).copy_(getattr(chosen, name))
+            trainer.snapshots = {}  # free the CPU copies before the next layer
+            curve = curve.assign(selected_update=int(choice.update), rule=choice.rule)
         frames.append(curve)
         if i + 1 < len(stack):
             g = torch_generator(seed, "stack-propagate", i, device=rbm.device)

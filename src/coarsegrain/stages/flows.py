@@ -160,7 +160,8 @@ def train_thermometer(ctx: StageContext) -> None:
 def rbm_flow(ctx: StageContext) -> None:
     """RBM flow from Monte Carlo configurations and from T=0 / T=∞ starts.
 
-    Inputs: ``rbm`` (checkpoint), ``spins`` (Monte Carlo configurations, for the "mc" start).
+    Inputs: ``rbm`` (checkpoint; of a stacked RBM, its bottom layer is flowed), ``spins``
+    (Monte Carlo configurations, for the "mc" start).
     Outputs: ``flow`` (spin file with columns step, source; step 0 is the start).
     Params: steps (list, default 1…29), n_configs, starts (subset of mc, T0, Tinf), mean_field,
     seed, device.
@@ -169,7 +170,8 @@ def rbm_flow(ctx: StageContext) -> None:
 
     p = ctx.params
     seed = int(p.get("seed", 0))
-    (rbm,) = load_layers([ctx.input("rbm")], device=ctx.device)
+    # a stack checkpoint ("stack_L{L}" flows) is flowed through its bottom layer
+    rbm = load_layers([ctx.input("rbm")], device=ctx.device)[0]
     spins, meta = io.read_spins(ctx.input("spins"))
     n = min(int(p.get("n_configs", spins.shape[0])), spins.shape[0])
     mc = spins[_subsample(spins, n, seed, "flow-mc")]
@@ -238,8 +240,9 @@ def layer_temperatures(ctx: StageContext) -> None:
     ``spins`` (Monte Carlo configurations at the input temperature), ``thermometers`` (one per
     lattice size met along the way), ``observables`` (Monte Carlo tables of those sizes).
     Outputs: ``table`` (layer, kind rbm|rg, readout placed|reconstruction|majority (2D RG read
-    through majority-rule blocks, when rg_rule is not already majority), method, temperature,
-    error, lattice_size, ...; see :func:`coarsegrain.flow.readout.layer_readout`),
+    through majority-rule blocks, when rg_rule is "average"), method, temperature, error,
+    lattice_size, in_distribution (False for block-averaged RG configurations, which the ±1
+    thermometers never saw), ...; see :func:`coarsegrain.flow.readout.layer_readout`),
     ``examples`` (optional: a few configurations per layer, see :func:`layer_examples`).
     Params: rg_rule, b, n_configs, sample (stack outputs sampled or mean-field), n_examples,
     model, sigma, images, n_boot, seed, device. Layer 0 is the input itself.
@@ -273,14 +276,19 @@ def layer_temperatures(ctx: StageContext) -> None:
                   input_temperature=float(meta["temperature"]), **labels)
     frames = [layer_table(rbm_out, rg_out, readout="placed", **common),
               layer_table(recon_out, None, readout="reconstruction", **common)]
-    if p.get("model") == "ising2d" and p.get("rg_rule", "average") != "majority":
+    averaged = p.get("rg_rule", "average") == "average"
+    if p.get("model") == "ising2d" and averaged:
         # Block averages ({0, ±1/2, ±1}) lie outside what a thermometer trained on ±1 spins has
-        # seen; majority-rule blocks are spins, so their reading is in distribution (the 2D
-        # "RG at T_c stays critical" check).
+        # seen; majority-rule blocks are spins, so their reading is in distribution. The claims
+        # compare the stack with these rows (and check that RG at T_c stays critical).
         majority = dict(enumerate(rg_flow(spins, len(layers), rule="majority",
                                           b=int(p.get("b", 2)), seed=seed)))
         frames.append(layer_table(None, majority, readout="majority", **common))
     df = pd.concat(frames, ignore_index=True)
+    # Which readings the ±1-trained thermometers saw the like of in training: all but
+    # block-averaged RG configurations (kept in the table and figure, marked, used by no claim).
+    df["in_distribution"] = ~((df["kind"] == "rg") & (df["readout"] == "placed")
+                              & (df["layer"] > 0) & averaged)
     prov = ctx.provenance(**labels, temperature=meta["temperature"])
     io.write_table(df, ctx.output("table"), prov)
     if "examples" in ctx.outputs:
@@ -492,7 +500,8 @@ def claims(ctx: StageContext) -> None:
     :func:`layer_temperatures`), ``tc`` (table with tc_estimate, tc_error; the exact Onsager
     value is used for ising2d when absent), ``reference_deltas`` (Monte Carlo Δ at T_c for the
     chain, as written by :func:`correlators`), ``response`` (the flowed lattice's thermometer
-    calibration, whose resolution at T_c is the "near T_c" tolerance), ``layer_response`` (2D:
+    calibration, whose resolution at T_c is the "near T_c" tolerance: one path for every flow,
+    or one per flowed RBM in ``flows`` order), ``layer_response`` (2D:
     the same for the top layer's lattice, the tolerance of the majority-rule RG check).
     ``temperatures`` and ``deltas`` may hold one path per flowed RBM,
     named (same order) by the ``flows`` param; claim ids then carry the RBM's
@@ -523,14 +532,18 @@ def claims(ctx: StageContext) -> None:
     else:
         tc, tc_err = math.nan, math.nan
 
-    tol, tol_src = math.nan, ""
-    if ctx.inputs.get("response") and math.isfinite(tc):
-        res = _resolution_at(ctx.input("response"), tc)
+    # flow tag (None: every flow) -> (resolution at T_c of the flowed lattice's thermometer, why)
+    tolerances: dict[str | None, tuple[float, str]] = {}
+    resp = ctx.inputs.get("response", []) if math.isfinite(tc) else []
+    for flow_tag, path in (_named(ctx, "response", tag, p) if len(resp) > 1
+                           else [(None, x) for x in resp]):
+        res = _resolution_at(path, tc)
         if math.isfinite(res):
-            tol, tol_src = res, (f"thermometer resolution at T_c, {res:.3g}, from its held-out "
-                                 "calibration (this seed)")
+            tolerances[flow_tag] = (res, f"thermometer resolution at T_c, {res:.3g}, from its "
+                                         "held-out calibration (this seed, the flow's lattice)")
     if model == "ising2d":
         for flow_tag, path in _named(ctx, "temperatures", tag, p):
+            tol, tol_src = tolerances.get(flow_tag, tolerances.get(None, (math.nan, "")))
             temps, _ = io.read_table(path)
             for source, d in temps[temps["method"] == method].groupby("source", sort=True):
                 v, e = _tail_mean(d, n_tail, "temperature")
@@ -613,6 +626,13 @@ def claims(ctx: StageContext) -> None:
                 detail=f"{method} temperature of layer {top_r} read back on the input lattice, "
                        "minus the input's"))
         lay = lay_all[lay_all["readout"] == "placed"]
+        major = lay_all[(lay_all["readout"] == "majority") & (lay_all["kind"] == "rg")]
+        rg_label = "RG"
+        if len(major):
+            # the placed RG rows are block averages, out of the thermometers' distribution:
+            # the stack is compared with majority-rule RG, whose blocks are spins
+            lay = pd.concat([lay[lay["kind"] != "rg"], major], ignore_index=True)
+            rg_label = "majority-rule RG"
         top = int(lay["layer"].max())
         t = lay.set_index(["kind", "layer"])
         if ("rbm", top) in t.index and ("rg", top) in t.index:
@@ -621,8 +641,8 @@ def claims(ctx: StageContext) -> None:
             rows.append(measurement(
                 f"{tag}/stacked_rbm_colder_than_rg", float(a["temperature"] - b["temperature"]),
                 math.hypot(float(a["error"]), float(b["error"])), seed=rep,
-                detail=f"after {top} layers: stacked RBM {float(a['temperature']):.3f}, RG "
-                       f"{float(b['temperature']):.3f}, input {t0:.3f}"))
+                detail=f"after {top} layers: stacked RBM {float(a['temperature']):.3f}, "
+                       f"{rg_label} {float(b['temperature']):.3f}, input {t0:.3f}"))
             if ("rbm", 0) in t.index:
                 e0 = float(t.loc[("rbm", 0), "error"])
                 for kind, row, name in (("rbm", a, "stacked_rbm_flows_to_low_t/placed"),
@@ -634,7 +654,6 @@ def claims(ctx: StageContext) -> None:
                         math.hypot(float(row["error"]), e0), seed=rep,
                         detail=f"{method} temperature after {top} layers minus the input's "
                                f"({t0:.3f})"))
-        major = lay_all[(lay_all["readout"] == "majority") & (lay_all["kind"] == "rg")]
         if model == "ising2d" and 1 in set(major["layer"]):
             # One step: the largest coarse lattice, so the best-resolving thermometer.
             m = major.set_index("layer")

@@ -24,7 +24,7 @@ _TRAINER_KEYS = ("method", "k", "optimizer", "lr", "momentum", "beta1", "beta2",
                  "n_chains", "chain_init", "max_weight", "monitor_every", "monitor_per_octave",
                  "monitor_heavy_per_octave", "checkpoint_per_octave", "resume_every")
 _MONITOR_KEYS = ("metrics", "n_samples", "max_exact", "ais", "ais_chains", "ais_betas",
-                 "n_model_samples", "n_gibbs", "pl_max_units")
+                 "n_model_samples", "n_gibbs", "pl_max_units", "chain_sigma", "chain_images")
 
 
 def load_configurations(paths: list[str], real: bool = False
@@ -166,7 +166,8 @@ def train_stack_stage(ctx: StageContext) -> None:
 
     Params: sizes (hidden sizes after the visible layer, e.g. [1024, 256, 64]) or n_layers
     with reduction (default 4: each layer has 4× fewer units, a 2×2 block step), propagate
-    ("sample" | "mean"), plus everything :func:`train` takes (applied to every layer).
+    ("sample" | "mean"), plus everything :func:`train` takes (applied to every layer; with
+    ``select.enabled`` each layer is set to its held-out checkpoint before the next trains).
     Outputs: model (StackedRBM checkpoint), curve (with a ``layer`` column).
     """
     from coarsegrain.rbm.stack import StackedRBM, train_stack
@@ -192,11 +193,20 @@ def train_stack_stage(ctx: StageContext) -> None:
     if monitor is False:
         kw["monitor"] = False
     kw.pop("seed")
+    select = p.get("select") or {}
     curve = train_stack(stack, x, xh, propagate=p.get("propagate", "sample"),
                         seed=int(p["seed"]), lattice_shape=shape if len(shape) == 2 else None,
-                        monitor_kwargs=mkw, **kw)
+                        monitor_kwargs=mkw, select=select if select.get("enabled") else None,
+                        **kw)
     _log_last(ctx, curve)
     meta = ctx.provenance(model="stacked_rbm", sizes=stack.sizes, **info)
+    if "selected_update" in curve:
+        # each layer holds the checkpoint its rule picked on held-out data (rbm.select)
+        chosen = curve.groupby("layer")[["selected_update", "rule"]].first()
+        meta["checkpoint"] = [{"layer": int(k), "update": int(r.selected_update),
+                               "rule": str(r.rule)} for k, r in chosen.iterrows()]
+        for c in meta["checkpoint"]:
+            ctx.log.info("layer %d: selected update %d (%s)", c["layer"], c["update"], c["rule"])
     stack.save(ctx.output("model"), meta=meta)
     io.write_table(curve, ctx.output("curve"), meta)
 

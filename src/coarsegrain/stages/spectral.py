@@ -375,44 +375,61 @@ def spectral(ctx: StageContext) -> None:
 
 
 def rbm_spectral(ctx: StageContext) -> None:
-    """SVD / Fourier / low-pass overlap of trained P1 RBMs against a null of the same shape.
+    """SVD / Fourier / low-pass overlap of trained P1 RBMs, or of every layer of the stacked
+    RBMs, against a null of the same shape.
 
-    Inputs ``rbm`` (one checkpoint per training seed, in seed order); outputs ``singular``,
-    ``fourier``, ``overlap`` (column ``model``: trained | null; ``seed``) and ``claims``.
-    Params: rbm (name), L (visible lattice side), n_modes, n_top, method, null_model, null_std,
-    seed.
+    Inputs ``rbm`` (one checkpoint per training seed, in seed order: RBMs, or StackedRBMs when
+    ``stack`` is true); outputs ``singular``, ``fourier``, ``overlap`` (columns ``model``:
+    trained | null; ``seed``; for stacks ``layer``, ``visible_shape``, ``hidden_shape``) and
+    ``claims`` (one low-pass overlap per seed, and per layer for stacks).
+    Params: rbm (name), L (visible lattice side), stack (bool), n_modes, n_top, method,
+    null_model, null_std, seed.
     """
     from coarsegrain.analysis import p3
     from coarsegrain.claims.measure import measurement, measurements_frame
     from coarsegrain.rbm import RBM
+    from coarsegrain.rbm.stack import StackedRBM
 
     p = ctx.params
     name = p["rbm"]
     L = int(p["L"])
+    stack = bool(p.get("stack", False))
     n_top = int(p.get("n_top", 4))
+    null = p.get("null_model", "gaussian")
+    kw = dict(n_modes=int(p.get("n_modes", 16)), method=p.get("method", "fourier"), null=null,
+              null_std=float(p.get("null_std", 0.05)))
     out: dict[str, list] = {}
     rows = []
     for rep, path in enumerate(ctx.inputs["rbm"]):
-        W = RBM.load(path).W.detach().cpu().numpy().astype(np.float64)
-        if W.shape[0] != L * L:
-            raise ValueError(f"{path}: n_visible={W.shape[0]} does not fit the L={L} lattice")
-        t = p3.weight_tables_with_null(W, (L, L), n_modes=int(p.get("n_modes", 16)),
-                                       method=p.get("method", "fourier"),
-                                       null=p.get("null_model", "gaussian"),
-                                       null_std=float(p.get("null_std", 0.05)),
-                                       seed=int(p.get("seed", 0)) + rep)
+        model = (StackedRBM if stack else RBM).load(path)
+        n_visible = model.sizes[0] if stack else model.n_visible
+        if n_visible != L * L:
+            raise ValueError(f"{path}: n_visible={n_visible} does not fit the L={L} lattice")
+        if stack:
+            t = p3.stack_weight_tables(model, (L, L), seed=int(p.get("seed", 0)) + rep, **kw)
+        else:
+            W = model.W.detach().cpu().numpy().astype(np.float64)
+            t = p3.weight_tables_with_null(W, (L, L), seed=int(p.get("seed", 0)) + rep, **kw)
+            t = {k: df.assign(layer=0) for k, df in t.items()}
         for key, df in t.items():
             out.setdefault(key, []).append(df.assign(seed=rep))
-        s = p3.overlap_summary(t["overlap"], n_top)
-        rows.append(measurement(
-            f"p3/rbm/{name}/lowpass_overlap", s["trained"], seed=rep,
-            detail=f"mean over the top {n_top} singular modes of |cos(hidden vector, low-passed "
-                   f"visible vector)| (hidden units placed by receptive field); null "
-                   f"({p.get('null_model', 'gaussian')}, same shape) {s['null']:.3g}; chance "
-                   f"{s['chance']:.3g}; top mode {s['trained_top']:.3g} (null {s['null_top']:.3g})"))
-        ctx.log.info("%s seed %d: low-pass overlap (top %d modes) %.3g, null %.3g, chance %.3g",
-                     name, rep, n_top, s["trained"], s["null"], s["chance"])
-    meta = ctx.provenance(rbm=name, L=L)
+        for layer, ov in t["overlap"].groupby("layer"):
+            s = p3.overlap_summary(ov, n_top)
+            shapes = (f"; layer {layer}: {ov['visible_shape'].iloc[0]} -> "
+                      f"{ov['hidden_shape'].iloc[0]}, input units placed by the readout of the "
+                      f"layer below" if stack else "")
+            claim = (f"p3/stack/L{L}/layer{layer}/lowpass_overlap" if stack
+                     else f"p3/rbm/{name}/lowpass_overlap")
+            rows.append(measurement(
+                claim, s["trained"], seed=rep,
+                detail=f"mean over the top {n_top} singular modes of |cos(hidden vector, "
+                       f"low-passed visible vector)| (hidden units placed by receptive field); "
+                       f"null ({null}, same shape) {s['null']:.3g}; chance {s['chance']:.3g}; "
+                       f"top mode {s['trained_top']:.3g} (null {s['null_top']:.3g}){shapes}"))
+            ctx.log.info("%s seed %d layer %d: low-pass overlap (top %d modes) %.3g, null %.3g, "
+                         "chance %.3g", name, rep, layer, n_top, s["trained"], s["null"],
+                         s["chance"])
+    meta = ctx.provenance(rbm=name, L=L, stack=stack)
     for key in ("singular", "fourier", "overlap"):
         io.write_table(pd.concat(out[key], ignore_index=True), ctx.output(key), meta)
     io.write_table(measurements_frame(rows), ctx.output("claims"), meta)
@@ -456,7 +473,8 @@ def spectral_figures(ctx: StageContext) -> None:
 
 
 def rbm_figure(ctx: StageContext) -> None:
-    """The P1 RBM's spectra against the null (inputs ``singular``, ``fourier``, ``overlap``)."""
+    """The P1 RBM's (or each stack layer's) spectra against the null (inputs ``singular``,
+    ``fourier``, ``overlap``)."""
     from coarsegrain.plots import spectral as figs
     from coarsegrain.plots.style import save_figure
 

@@ -23,8 +23,8 @@ PATHS.update(
 # The sigmas, points, N, RBM names and stack_L were checked against the other sections by
 # coarsegrain.config.cross_field_errors (from the Snakefile, before any job).
 FLOW_SIGMAS = [fmt_sigma(s) for s in (FLLR["sigmas"] or MCLR["sigmas"])] if FLLR["enabled"] else []
-FL2_RBMS = FL2["rbms"] if FL2["rbms"] is not None else RBM_NAMES
 FL2_STACK_L = FL2["stack_L"] or RBMC["stack"]["sizes"][0]
+FL2_RBMS = FL2["rbms"] if FL2["rbms"] is not None else [*RBM_NAMES, f"stack_L{FL2_STACK_L}"]
 FLOW_MODELS = (["ising2d"] if FL2["enabled"] else []) + [f"longrange_s{s}" for s in FLOW_SIGMAS]
 FLOW_TABLES = ["temperatures", "predictions", "observables"]
 CORR_TABLES = ["deltas", "correlators"]
@@ -58,9 +58,22 @@ def flows_sizes(model):
     return [base // 2**k for k in range(flows_n_layers(model) + 1)]
 
 
-def flows_flow_size(model):
-    """Side of the flowed lattice: the P1 RBMs' L (2D, rbm.L) or the chain length N."""
-    return RBMC["L"] if model == "ising2d" else FLLR["N"]
+def flows_stack_side(name):
+    """L of a flowed 2D stack layer "stack_L{L}", or None for a P1 RBM / the chain's RBM."""
+    return int(name[len("stack_L") :]) if name and name.startswith("stack_L") else None
+
+
+def flows_flow_size(model, rbm=None):
+    """Side of the flowed lattice: the P1 RBMs' L (2D, rbm.L), a stack's input side L
+    ("stack_L{L}"), or the chain length N."""
+    if model != "ising2d":
+        return FLLR["N"]
+    return flows_stack_side(rbm) or RBMC["L"]
+
+
+def flows_flow_sizes(model):
+    """Every lattice side flowed for a model (one per flowed RBM)."""
+    return sorted({flows_flow_size(model, r) for r in flows_rbm_names(model)})
 
 
 def flows_grid_spins(model, size):
@@ -108,10 +121,11 @@ def flows_exact_deltas(model):
 
 
 def flows_rbm(model, name, rep):
-    """Checkpoint of a flowed RBM (training seed ``rep``): the P1 models of rbm.smk (2D) or this
-    stage's chain RBM."""
+    """Checkpoint of a flowed RBM (training seed ``rep``): the P1 models of rbm.smk (2D; for
+    "stack_L{L}" the stack, whose bottom layer the flow uses) or this stage's chain RBM."""
     if model == "ising2d":
-        return rbm_p1_model(name, rep)
+        L = flows_stack_side(name)
+        return rbm_p1_model(name, rep) if L is None else rbm_p1_stack(L, rep)
     return path("flows_lr_rbm", rep=rep, sigma=flows_sigma(model))
 
 
@@ -156,15 +170,23 @@ def flows_runtime(minutes):
     return lambda wildcards, attempt: minutes * attempt
 
 
-def flows_lr_train_params(rep, **extra):
-    """Params of the chain RBM / stack training (rbm.train, rbm.train-stack)."""
+def flows_lr_train_params(rep, sigma, **extra):
+    """Params of the chain RBM / stack training (rbm.train, rbm.train-stack): the rbm section's
+    monitor settings and checkpoint rule, with the chain's own physics monitor (E, |m| of model
+    samples with the couplings of sigma)."""
     t = FLLR["train"]
     keys = ("method", "k", "lr", "eps", "batch_size", "n_updates", "init_std", "heldout_fraction")
     return {
         **{k: t[k] for k in keys},
         "optimizer": "adam",
         "units": "pm1",
-        "monitor": {"metrics": t["metrics"], "ais": False},
+        "monitor": {
+            **RBMC["monitor"],
+            "metrics": t["metrics"],
+            "chain_sigma": float(sigma),
+            "chain_images": FLLR["images"],
+        },
+        "select": RBMC["select"],
         "seed": replicate_seed(rep),
         "device": config["device"],
         **extra,

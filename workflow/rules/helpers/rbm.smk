@@ -58,6 +58,7 @@ def rbm_train_params(rep, monitor=None, **extra):
     return {
         **RBMC["train"],
         "units": RBMC["units"],
+        "bias": RBMC["bias"],
         "select": RBMC["select"],
         "seed": replicate_seed(rep),
         "device": config["device"],

@@ -29,10 +29,12 @@ P3_TRAIN_TABLES = [
 P3_SPECTRAL_TABLES = ["singular", "fourier", "overlap", "subspace", "covariance", "solvability"]
 P3_RBM_TABLES = ["singular", "fourier", "overlap"]
 P3_FIGURES = ["training", "spectra", "reconstructions"]
-# The P1 RBMs (rule rbm_train, one checkpoint per training seed) analysed on the RBM side of P3.
-# rbm.smk is included after this file, so its helpers are only used inside input functions.
+# The P1 RBMs (rule rbm_train, one checkpoint per training seed) analysed on the RBM side of P3,
+# and the stacked RBMs ("stack_L{L}", every layer). rbm.smk is included after this file, so its
+# helpers are only used inside input functions.
 P3_RBMS = (
     [f"nh{nh}_{d}" for nh in config["rbm"]["n_hidden"] for d in config["rbm"]["data"]]
+    + [f"stack_L{L}" for L in config["rbm"]["stack"]["sizes"]]
     if config["rbm"]["enabled"] and SPECTRAL["rbm"]["enabled"]
     else []
 )
@@ -88,8 +90,16 @@ P3_FP = (
 )
 
 
+def _p3_stack_side(name):
+    """Lattice side L of a "stack_L{L}" name, or None for a single P1 RBM."""
+    return int(name[len("stack_L") :]) if name.startswith("stack_L") else None
+
+
 def p3_rbm_models(w):
-    """Checkpoints of P1 RBM ``w.rbm`` at L = rbm.L, one per training seed (seed order)."""
+    """Checkpoints of P1 RBM (or stack) ``w.rbm``, one per training seed (seed order)."""
+    L = _p3_stack_side(w.rbm)
+    if L is not None:
+        return [path("rbm_stack", rep=rep, L=L) for rep in range(int(config["seeds"]))]
     return [
         path("rbm_model", rep=rep, L=config["rbm"]["L"], name=w.rbm)
         for rep in range(int(config["seeds"]))
@@ -98,9 +108,11 @@ def p3_rbm_models(w):
 
 def p3_rbm_params(w, *extra_parts):
     params = {k: SPECTRAL["rbm"][k] for k in ("n_top", "null_model", "null_std")}
+    L = _p3_stack_side(w.rbm)
     params.update(
         rbm=w.rbm,
-        L=config["rbm"]["L"],
+        L=config["rbm"]["L"] if L is None else L,
+        stack=L is not None,
         n_modes=SPECTRAL["n_modes"],
         method=SPECTRAL["method"],
         seed=config["seed"],

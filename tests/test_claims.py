@@ -42,6 +42,7 @@ CASES = [
     (Equal(2.269, max_tol=0.5), (3.00, 0.01, {"tolerance": 0.2}), FAILS),
     (Equal(2.269, max_tol=0.5), (2.27, 0.01, {"tolerance": 1.7}), INCONCLUSIVE),  # blunt ruler
     (Equal(2.269, max_tol=0.5), (2.27, 0.01, {"tolerance": INF}), INCONCLUSIVE),
+    (Equal(2.269, max_tol=0.5), (4.40, 0.10, {"tolerance": 0.8}), FAILS),  # misses even so
     (Equal(), (0.2, 0.01, {"reference": 0.21, "reference_error": 0.01}), HOLDS),
     (Equal(), (0.4, 0.01, {"reference": 0.21, "reference_error": 0.01}), FAILS),
     (Bound(5.0, upper=True), (4.0, 0.1, {}), HOLDS),

@@ -95,7 +95,8 @@ class Equal(_FixedOrMeasuredReference, Comparison):
         its own tolerance (e.g. a thermometer's resolution), which replaces ``tol`` when larger.
     max_error : beyond this error the measurement cannot test the equality (inconclusive).
     max_tol : beyond this allowance (e.g. a thermometer that cannot resolve the reference from
-        values that should fail) the comparison could hardly fail: inconclusive.
+        values that should fail) agreement means little: inconclusive; a value outside even
+        that allowance still fails.
     """
 
     reference: float | None = None
@@ -118,20 +119,25 @@ class Equal(_FixedOrMeasuredReference, Comparison):
             return Outcome(INCONCLUSIVE, tol, "censored value cannot test an equality")
         if not math.isfinite(s):
             return Outcome(INCONCLUSIVE, tol, "no finite error")
-        if self.max_tol is not None and not tol <= self.max_tol:
-            return Outcome(INCONCLUSIVE, tol, f"allowance {tol:.3g} > {self.max_tol:.3g}: too wide "
-                                              "for the equality to fail")
+        blunt = self.max_tol is not None and not tol <= self.max_tol
         # A measurement less precise than the allowance it is judged with cannot test the
         # equality: it would "agree" with almost anything.
         limit = self.max_error if self.max_error is not None else (tol if tol > 0 else None)
-        if limit is not None and s > limit:
+        if limit is not None and s > limit and not blunt:
             return Outcome(INCONCLUSIVE, tol, f"error {s:.3g} > {limit:.3g}, too imprecise to "
                                               "test the equality")
         d = abs(float(value) - ref)
         allowed = tol + self.n_sigma * s
-        if d <= allowed:
-            return Outcome(HOLDS, tol, f"|Δ| = {d:.3g} ≤ {allowed:.3g}")
-        return Outcome(FAILS, tol, f"|Δ| = {d:.3g} > {allowed:.3g}")
+        if d > allowed:
+            return Outcome(FAILS, tol, f"|Δ| = {d:.3g} > {allowed:.3g}"
+                                       + (" even with the wide allowance" if blunt else ""))
+        if blunt:
+            # agreement within an allowance this wide (a thermometer that cannot resolve the
+            # reference) says little; a clear miss beyond it (above) still fails
+            return Outcome(INCONCLUSIVE, tol, f"|Δ| = {d:.3g} ≤ {allowed:.3g}, but the allowance "
+                                              f"{tol:.3g} > {self.max_tol:.3g} is too wide for "
+                                              "agreement to mean much")
+        return Outcome(HOLDS, tol, f"|Δ| = {d:.3g} ≤ {allowed:.3g}")
 
     def describe(self, reference=None) -> str:
         ref = self.reference_value(reference)

@@ -102,7 +102,8 @@ _ISO_T = ("mean over the last iso.flow.tail_steps flow steps of the expected tem
           "{start}: all-up T = 0 or random T = ∞); training length in the row's detail")
 _ISO_TOL = ("at least ±0.3 (about the thermometer's spread at T_c on 10×10 lattices; Iso et al. "
             "report ±0.36 at T = 2.25), or the thermometer's measured resolution at T_c when "
-            "larger")
+            "larger; beyond 0.5 agreement is inconclusive (a miss beyond the allowance still "
+            "fails)")
 _ISO_PROTOCOL = "Iso et al. (src: Veiga & Vicente's reproduction)"
 _P1_PROTOCOL = ("P1 (src: author code; the training temperatures, learning-rate schedule and "
                 "checkpoint rule are ours)")
@@ -165,10 +166,11 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         "flows/ising2d/{rbm}/end_temperature/{start}", "thesis", "Iso et al.",
         "The RBM flow of an RBM trained on 2D Ising configurations approaches T_c (Iso et al.; "
         "P1).", "flows_ising2d_{rbm}_temperature", _FLOW_T,
-        Equal(T_CRITICAL, tol=0.3),
+        Equal(T_CRITICAL, tol=0.3, max_tol=0.5),
         tolerance_source="at least ±0.3 (about the thermometer's spread at T_c on 10×10 "
                          "lattices; Iso et al. report ±0.36 at T = 2.25), or the thermometer's "
-                         "measured resolution at T_c when larger",
+                         "measured resolution at T_c when larger; beyond 0.5 agreement is "
+                         "inconclusive (a miss beyond the allowance still fails)",
         protocol=_P1_PROTOCOL, learned=True, question=_Q_FLOW),
     ClaimSpec(
         "flows/ising2d/{rbm}/delta_sigma", "thesis", "P1",
@@ -366,7 +368,7 @@ REGISTRY: tuple[ClaimSpec, ...] = (
         "The RBM flow of a {0,1} RBM without biases trained by CD-1 on the whole uniform "
         "temperature grid approaches T_c, from all-up and from random starts (Iso et al.).",
         "iso_flows_temperature", _ISO_T,
-        Equal(T_CRITICAL, tol=0.3),
+        Equal(T_CRITICAL, tol=0.3, max_tol=0.5),
         tolerance_source=_ISO_TOL, protocol=_ISO_PROTOCOL, learned=True, question=_Q_FLOW),
     ClaimSpec(
         "iso/high_t/end_temperature/{start}", "thesis", "Iso et al.",

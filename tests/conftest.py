@@ -1,9 +1,31 @@
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_slurm_controller_probe(tmp_path_factory):
+    """Local tests never talk to SLURM, but every Snakemake start imports the SLURM executor
+    plugin, which runs ``scontrol show config`` with a 10 s timeout. On a machine with the
+    SLURM client installed and no controller reachable (e.g. after ``make test-slurm`` stopped
+    its cluster) each Snakemake call in these tests would wait ~9 s for nothing. A stub
+    ``scontrol`` that fails at once is put first on PATH for this session; the SLURM tests
+    (``COARSEGRAIN_SLURM_TEST=1``, ``make test-slurm``) keep the real one."""
+    if os.environ.get("COARSEGRAIN_SLURM_TEST") or not shutil.which("scontrol"):
+        yield
+        return
+    stub = tmp_path_factory.mktemp("no_slurm")
+    (stub / "scontrol").write_text("#!/bin/sh\nexit 1\n")
+    (stub / "scontrol").chmod(0o755)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{stub}{os.pathsep}{old}"
+    yield
+    os.environ["PATH"] = old
 
 
 @pytest.fixture(scope="session")

@@ -338,3 +338,25 @@ def test_title_note_names_protocol_and_seed_under_the_title():
     style.title_note(bare, "")
     assert bare._suptitle.get_text() == "seed 0 of 2"
     plt.close("all")
+
+
+def test_layer_temperature_key_lists_the_series_of_every_panel():
+    from coarsegrain.plots.flows import layer_temperature_figure
+
+    rows = []
+    for model, sigma, kinds in (("ising2d", np.nan, [("rbm", "placed"), ("rg", "placed"),
+                                                     ("rg", "majority")]),
+                                ("longrange", 0.75, [("rbm", "placed"), ("rg", "placed")])):
+        for kind, ro in kinds:
+            for layer in (0, 1):
+                rows.append({"model": model, "sigma": sigma, "kind": kind, "readout": ro,
+                             "layer": layer, "method": "thermometer", "temperature": 2.3,
+                             "error": 0.01, "input_temperature": 2.27,
+                             "in_distribution": not (model == "ising2d" and kind == "rg"
+                                                     and ro == "placed" and layer > 0)})
+    fig = layer_temperature_figure(pd.DataFrame(rows))
+    labels = [t.get_text() for lg in fig.legends + [a.get_legend() for a in fig.axes]
+              if lg is not None for t in lg.get_texts()]
+    assert any("majority" in lab for lab in labels)  # drawn only in the 2D panel
+    assert any("out of distribution" in lab for lab in labels)
+    assert sum("input temperature" in lab for lab in labels) == 1

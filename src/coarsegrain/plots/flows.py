@@ -447,7 +447,7 @@ def layer_temperature_figure(layers: pd.DataFrame, method: str = "thermometer"):
         ax.set_title(panel)
         ax.set_xticks(sorted(g["layer"].unique()))
     axes[0, 0].set_ylabel(f"temperature [$J/k_B$] ({_METHOD_LABELS.get(method, method)})")
-    legend(axes[0, -1], outside=True)
+    legend(axes[0, -1], outside=True, also=axes[0, :-1])  # panels draw different series
     fig.suptitle("Per-layer temperature: stacked RBM vs RG")
     fig.tight_layout()
     add_key(fig, "Temperature read off each layer's output (layer 0: the Monte Carlo input) "

@@ -105,15 +105,16 @@ def drawn_handles(*axes) -> tuple[list, list]:
     return handles, labels
 
 
-def legend(ax, outside: bool | str = False, **kw):
-    """Legend of the drawn series of ``ax``.
+def legend(ax, outside: bool | str = False, also=(), **kw):
+    """Legend of the drawn series of ``ax`` (and of the axes in ``also``, for one key shared
+    by panels that draw different series).
 
     ``outside`` keeps it off the data: True or "right" puts it right of the axes (for the
     rightmost panel of a row), "below" under the x label (for a bottom-row panel with a
     neighbour on its right); False lets matplotlib pick the emptiest corner. Returns the
     legend, or None when nothing labelled was drawn.
     """
-    handles, labels = drawn_handles(ax)
+    handles, labels = drawn_handles(*also, ax)
     if not handles:
         return None
     kw.setdefault("frameon", False)

@@ -1,6 +1,6 @@
 # RBMs on 2D Ising configurations (P1): the single RBMs nh{N_h}_{tc|grid} (N_v = L^2) and the
 # greedy stacked RBMs, with their training curves and figures. Helpers for other stages:
-# rbm_p1_model(name), rbm_p1_stack(L).
+# rbm_p1_model(name), rbm_p1_stack(L), rbm_p1_checkpoint(name) ("stack_L{L}" names a stack).
 include: "helpers/rbm.smk"
 
 

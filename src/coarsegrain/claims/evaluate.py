@@ -218,6 +218,22 @@ def to_markdown(df: pd.DataFrame, figure_link: str | None = "figures/{figure}.pn
     return "\n".join(lines)
 
 
+def _protocol_cells(df: pd.DataFrame, registry=REGISTRY):
+    """(protocols, [(question, {protocol: rows of df, or the "not run" / "—" note})]) for the
+    registry's questions; rows sorted by id."""
+    specs = [s for s in registry if s.question]
+    protocols = list(dict.fromkeys(s.protocol for s in specs))
+    declared = {(s.question, s.protocol) for s in specs}
+    out = []
+    for q in dict.fromkeys(s.question for s in specs):
+        cells = {}
+        for proto in protocols:
+            d = df[(df["question"] == q) & (df["protocol"] == proto)].sort_values("id")
+            cells[proto] = d if len(d) else ("not run" if (q, proto) in declared else "—")
+        out.append((q, cells))
+    return protocols, out
+
+
 def protocols_table(df: pd.DataFrame, registry=REGISTRY) -> pd.DataFrame:
     """The claims that test one statement under different protocols, side by side.
 
@@ -228,24 +244,15 @@ def protocols_table(df: pd.DataFrame, registry=REGISTRY) -> pd.DataFrame:
     seeds reproducing), one per line, or "not run" when this run measured none and the
     registry declares none under that protocol ("—").
     """
-    questions = list(dict.fromkeys(s.question for s in registry if s.question))
     if "question" not in df:
         return pd.DataFrame(columns=["question"])
-    protocols = list(dict.fromkeys(s.protocol for s in registry if s.question))
-    declared = {(s.question, s.protocol) for s in registry if s.question}
-    rows = []
-    for q in questions:
-        row = {"question": q}
-        for proto in protocols:
-            d = df[(df["question"] == q) & (df["protocol"] == proto)].sort_values("id")
-            if not len(d):
-                row[proto] = "not run" if (q, proto) in declared else "—"
-                continue
-            row[proto] = "<br>".join(
-                f"`{r['id']}`: {format_value(r['value'], r['error'], r['censored'])} "
-                f"**{r['verdict']}** ({_seeds(r)})" for _, r in d.iterrows())
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["question", *protocols])
+    protocols, rows = _protocol_cells(df, registry)
+    table = [{"question": q, **{
+        proto: cell if isinstance(cell, str) else "<br>".join(
+            f"`{r['id']}`: {format_value(r['value'], r['error'], r['censored'])} "
+            f"**{r['verdict']}** ({_seeds(r)})" for _, r in cell.iterrows())
+        for proto, cell in cells.items()}} for q, cells in rows]
+    return pd.DataFrame(table, columns=["question", *protocols])
 
 
 def protocols_markdown(df: pd.DataFrame) -> str:
@@ -318,23 +325,20 @@ def _protocols_html(df: pd.DataFrame, registry=REGISTRY) -> str:
 
     if "question" not in df or not (df["question"].fillna("") != "").any():
         return ""
-    questions = list(dict.fromkeys(s.question for s in registry if s.question))
-    protocols = list(dict.fromkeys(s.protocol for s in registry if s.question))
-    declared = {(s.question, s.protocol) for s in registry if s.question}
+    protocols, rows = _protocol_cells(df, registry)
     out = ["<h3>Protocols side by side: which conclusions survive a change of protocol</h3>"
            "<table><tr><th>question</th>"
            + "".join(f"<th>{h.escape(p)}</th>" for p in protocols) + "</tr>"]
-    for q in questions:
+    for q, cells in rows:
         out.append(f"<tr><td>{h.escape(q)}</td>")
-        for proto in protocols:
-            d = df[(df["question"] == q) & (df["protocol"] == proto)].sort_values("id")
-            if not len(d):
-                out.append(f"<td>{'not run' if (q, proto) in declared else '—'}</td>")
+        for cell in cells.values():
+            if isinstance(cell, str):
+                out.append(f"<td>{cell}</td>")
                 continue
             out.append("<td>" + "<br>".join(
                 f"<code>{h.escape(r['id'])}</code>: "
                 f"{h.escape(format_value(r['value'], r['error'], r['censored']))} "
                 f"<span class='v-{r['verdict'].replace(' ', '-')}'><b>{h.escape(r['verdict'])}"
-                f"</b></span> ({_seeds(r)})" for _, r in d.iterrows()) + "</td>")
+                f"</b></span> ({_seeds(r)})" for _, r in cell.iterrows()) + "</td>")
         out.append("</tr>")
     return "".join(out) + "</table>"

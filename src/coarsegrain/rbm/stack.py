@@ -202,9 +202,7 @@ def train_stack(stack: StackedRBM, data, heldout=None, *, propagate: str = "samp
 
             rule = {k: v for k, v in select.items() if k not in ("enabled", "snapshot_at")}
             chosen, choice = select_rbm(trainer, curve, **rule)
-            with torch.no_grad():
-                for name in ("W", "a", "b"):
-                    getattr(rbm, name).copy_(getattr(chosen, name))
+            rbm.load_state_dict(chosen.state_dict())
             trainer.snapshots = {}  # free the CPU copies before the next layer
             curve = curve.assign(selected_update=int(choice.update), rule=choice.rule)
         frames.append(curve)

@@ -35,7 +35,8 @@ FIG_FP = fp("plots", "analysis", "stages/flows")
 
 # ---------------------------------------------------------------- helpers
 # Models are tagged "ising2d" or "longrange_s{sigma}"; the 2D RBMs and stacks come from rbm.smk
-# (RBMC, RBM_NAMES, rbm_p1_model, rbm_p1_stack), the chain's T_c from montecarlo.smk.
+# (RBMC, RBM_NAMES, rbm_p1_checkpoint, rbm_p1_stack, rbm_stack_side), the chain's T_c from
+# montecarlo.smk.
 def flows_sigma(model):
     """sigma (as in file names) of a chain tag 'longrange_s{sigma}'; None for ising2d."""
     return model.split("_s", 1)[1] if model.startswith("longrange_s") else None
@@ -58,17 +59,12 @@ def flows_sizes(model):
     return [base // 2**k for k in range(flows_n_layers(model) + 1)]
 
 
-def flows_stack_side(name):
-    """L of a flowed 2D stack layer "stack_L{L}", or None for a P1 RBM / the chain's RBM."""
-    return int(name[len("stack_L") :]) if name and name.startswith("stack_L") else None
-
-
 def flows_flow_size(model, rbm=None):
     """Side of the flowed lattice: the P1 RBMs' L (2D, rbm.L), a stack's input side L
     ("stack_L{L}"), or the chain length N."""
     if model != "ising2d":
         return FLLR["N"]
-    return flows_stack_side(rbm) or RBMC["L"]
+    return rbm_stack_side(rbm) or RBMC["L"]
 
 
 def flows_flow_sizes(model):
@@ -124,8 +120,7 @@ def flows_rbm(model, name, rep):
     """Checkpoint of a flowed RBM (training seed ``rep``): the P1 models of rbm.smk (2D; for
     "stack_L{L}" the stack, whose bottom layer the flow uses) or this stage's chain RBM."""
     if model == "ising2d":
-        L = flows_stack_side(name)
-        return rbm_p1_model(name, rep) if L is None else rbm_p1_stack(L, rep)
+        return rbm_p1_checkpoint(name, rep)
     return path("flows_lr_rbm", rep=rep, sigma=flows_sigma(model))
 
 

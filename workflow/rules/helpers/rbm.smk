@@ -48,6 +48,17 @@ def rbm_p1_stack(L, rep):
     return path("rbm_stack", rep=rep, L=L)
 
 
+def rbm_stack_side(name):
+    """L of a stacked-RBM name "stack_L{L}", or None for a single P1 RBM name."""
+    return int(name[len("stack_L") :]) if name and name.startswith("stack_L") else None
+
+
+def rbm_p1_checkpoint(name, rep):
+    """Checkpoint of P1 RBM ``name`` (at L = rbm.L), or of the stack for "stack_L{L}"."""
+    L = rbm_stack_side(name)
+    return rbm_p1_model(name, rep) if L is None else rbm_p1_stack(L, rep)
+
+
 def rbm_tc_spins(L):
     return path("ising2d_spins", L=L, T=fmt_t(RBMC["tc_temperature"]))
 

@@ -90,25 +90,14 @@ P3_FP = (
 )
 
 
-def _p3_stack_side(name):
-    """Lattice side L of a "stack_L{L}" name, or None for a single P1 RBM."""
-    return int(name[len("stack_L") :]) if name.startswith("stack_L") else None
-
-
 def p3_rbm_models(w):
     """Checkpoints of P1 RBM (or stack) ``w.rbm``, one per training seed (seed order)."""
-    L = _p3_stack_side(w.rbm)
-    if L is not None:
-        return [path("rbm_stack", rep=rep, L=L) for rep in range(int(config["seeds"]))]
-    return [
-        path("rbm_model", rep=rep, L=config["rbm"]["L"], name=w.rbm)
-        for rep in range(int(config["seeds"]))
-    ]
+    return [rbm_p1_checkpoint(w.rbm, rep) for rep in range(int(config["seeds"]))]
 
 
 def p3_rbm_params(w, *extra_parts):
     params = {k: SPECTRAL["rbm"][k] for k in ("n_top", "null_model", "null_std")}
-    L = _p3_stack_side(w.rbm)
+    L = rbm_stack_side(w.rbm)
     params.update(
         rbm=w.rbm,
         L=config["rbm"]["L"] if L is None else L,

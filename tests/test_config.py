@@ -180,17 +180,18 @@ def test_defaults_fill_every_section(repo_root, schema):
 
 def test_preset_on_the_command_line_replaces_config_yaml(repo_root):
     """``--configfile presets/thesis.yaml`` must not inherit the quick preset's settings from
-    config.yaml (which trains only N_h = 81 and two-layer stacks): the thesis preset is the
-    schema defaults plus what it says, so its plan has the N_h = 100 models and the L = 64
-    stack, and a quick-only reduction would drop them."""
+    config.yaml (which trains only the T_c RBM, two-layer stacks, and P3 on three datasets): the
+    thesis preset is the schema defaults plus what it says, so its plan has the grid-trained RBM
+    and the images' P3 jobs, which a quick-only reduction would drop."""
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(repo_root),
          "--snakefile", str(repo_root / "Snakefile"), "--configfile", "presets/thesis.yaml"],
         capture_output=True, text=True, timeout=300, cwd=repo_root)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-2000:]
-    assert re.search(r"results/thesis/models/rbm/ising2d_L10/(\S+/)?nh100_grid\.pt", out)
-    assert re.search(r"results/thesis/models/rbm/ising2d_L64/(\S+/)?stack\.pt", out)
+    assert re.search(r"results/thesis/models/rbm/ising2d_L10/(\S+/)?nh81_grid\.pt", out)
+    assert re.search(r"results/thesis/models/rbm/ising2d_L32/(\S+/)?stack\.pt", out)
+    assert re.search(r"results/thesis/\S*flowers", out)
     assert "results/quick/" not in out
 
 

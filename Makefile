@@ -38,23 +38,32 @@ report: $(STAMP)
 	$(BIN)/snakemake --report $(or $(REPORT),results/report.html) $(SMK_ARGS)
 	@echo "report written to $(or $(REPORT),results/report.html)"
 
-# The README's results section from the quick preset's claims table (run `make run` first), and
-# the registry table of docs/claims.md.
+# The README's results section from the quick preset's claims table (run `make run` first) and
+# the thesis preset's record (docs/reproduction/thesis, `make record PRESET=thesis`), and the
+# registry table of docs/claims.md.
 readme: $(STAMP)
 	$(BIN)/python -m coarsegrain.claims.readme README.md results/quick/claims.parquet \
-		--registry-doc docs/claims.md
+		$(wildcard docs/reproduction/thesis/claims.parquet) --registry-doc docs/claims.md
 
 # The reproduction record of a finished run (docs/reproduction/<preset>/): claims, resolved
 # config, per-rule times, machine, downscaled figures. `make record PRESET=thesis` after
 # `make run SMK_ARGS="--configfile presets/thesis.yaml"`; an unfinished run is recorded as such.
+# Requests vs use come from benchmarks/check_resources.py; the text of RECORD_NOTE_FILE (how the
+# run was made: the command, its wall time; default docs/reproduction/<preset>-run.md) heads the
+# README.
 PRESET ?= quick
+RECORD_NOTE_FILE ?= $(wildcard docs/reproduction/$(PRESET)-run.md)
 PRESET_ARGS = $(if $(filter quick,$(PRESET)),,--configfile presets/$(PRESET).yaml)
 record: $(STAMP)
 	@mkdir -p docs/reproduction
 	$(BIN)/snakemake -n --quiet rules $(PRESET_ARGS) > docs/reproduction/.dry-run-$(PRESET).txt 2>&1 || true
+	R=docs/reproduction/.resources-$(PRESET).csv; \
+	$(BIN)/python benchmarks/check_resources.py results/$(PRESET) --csv $$R > /dev/null || true; \
 	$(BIN)/python -m coarsegrain.stages.record results/$(PRESET) docs/reproduction/$(PRESET) \
-		--dry-run docs/reproduction/.dry-run-$(PRESET).txt
-	@rm -f docs/reproduction/.dry-run-$(PRESET).txt
+		--dry-run docs/reproduction/.dry-run-$(PRESET).txt \
+		$$(test -f $$R && echo --resources $$R) \
+		$(if $(RECORD_NOTE_FILE),--note "$$(cat $(RECORD_NOTE_FILE))")
+	@rm -f docs/reproduction/.dry-run-$(PRESET).txt docs/reproduction/.resources-$(PRESET).csv
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -125,3 +125,24 @@ def test_record_of_the_ci_run(run, repo_root, tmp_path):
     assert set(jobs["rule"]) <= declared, set(jobs["rule"]) - declared
     assert 0 < s["busy_s"] <= s["span_s"]
     assert s["bytes"] <= record.DEFAULT_BUDGET and s["figures"]
+
+
+def test_record_summarises_requests_against_use(tmp_path):
+    """With check_resources' table the record keeps it and counts the jobs over a request per
+    rule; a job within its request is not counted."""
+    res, rules = _fake_run(tmp_path, n_figures=0)
+    table = pd.DataFrame({
+        "key": ["rbm_train_L8_seed0.tsv", "rbm_train_L8_seed1.tsv", "claims.tsv"],
+        "rule": ["rbm_train", "rbm_train", "claims"],
+        "mem_mib": [80.0, 200.0, 500.0], "max_rss": [100.0, 100.0, 100.0],
+        "runtime_min": [10.0, 10.0, 1.0], "minutes": [50 / 60, 40 / 60, 2 / 60],
+        "over_mem": [True, False, False], "over_time": [False, False, False],
+        "flagged": [True, False, False]})
+    s = record.make_record(res, tmp_path / "r", rules_dir=rules, resources=table)
+    assert s["over_request"] == 1
+    assert len(pd.read_csv(tmp_path / "r/resources.csv")) == 3
+    text = (tmp_path / "r/README.md").read_text()
+    assert "Jobs over a request: **1**" in text
+    assert "| rbm_train | 2 | 200.0 | 100.0 | 10.0 | 0.8 | 1 |" in text
+    assert "| claims | 1 | 500.0 | 100.0 | 1.0 | 0.0 | 0 |" in text
+    assert record.make_record(res, tmp_path / "r2", rules_dir=rules)["over_request"] is None

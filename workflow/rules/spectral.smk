@@ -42,6 +42,8 @@ rule p3_covinit:
     threads: 1
     resources:
         mem_mb=3000,
+        # thesis size (5000 updates x 3 seeds x 2 schemes): 6.2 min at most (the chain, N = 2048)
+        runtime=lambda wildcards, attempt: 30 * attempt,
     params:
         json=lambda w: p3_params(w, "rbm"),
     shell:

@@ -6,10 +6,14 @@ run folder (``results/<preset>/``) and writes to ``DEST`` (``docs/reproduction/<
 
 - ``README.md``: preset, commit, machine, wall time, jobs finished, per-rule times, the verdict
   counts and the figure list;
-- ``claims.md`` and ``claims.csv`` (copied from the run), ``config.yaml`` (the resolved config);
+- ``claims.md``, ``claims.csv`` and ``claims.parquet`` (copied from the run; ``make readme`` reads
+  the Parquet table), ``config.yaml`` (the resolved config);
 - ``jobs.csv``: one row per finished job from Snakemake's ``benchmark:`` files (seconds, peak
   RSS in MB, CPU seconds, start and end in seconds from the first job's start);
 - ``rules.csv``: the same summed per rule;
+- ``resources.csv`` (with ``--resources``): each job's requested memory and runtime against its
+  peak RSS and wall time, from ``benchmarks/check_resources.py --csv``; the README summarises it
+  per rule and counts the jobs over a request;
 - ``figures/``: the run's figures, downscaled and palette-quantised; those a claim names come
   first, the rest follow while the record stays under its size budget.
 
@@ -201,6 +205,22 @@ def shrink_png(src: Path, dest: Path, width: int = FIGURE_WIDTH) -> int:
 
 
 # ------------------------------------------------------------------------------- record
+def resource_summary(resources: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: jobs, largest memory request and peak RSS (MiB), largest runtime request and
+    longest job (minutes), jobs over a request; rules with a job over first."""
+    g = resources.groupby("rule")
+    out = pd.DataFrame({
+        "jobs": g.size(),
+        "mem_request_mib": g["mem_mib"].max().round(0),
+        "peak_rss_mib": g["max_rss"].max().round(0),
+        "runtime_request_min": g["runtime_min"].max(),
+        "longest_min": g["minutes"].max().round(1),
+        "over_request": g["flagged"].sum().astype(int),
+    })
+    return (out.sort_values(["over_request", "peak_rss_mib"], ascending=False)
+            .reset_index())
+
+
 def _fmt_s(s: float) -> str:
     s = round(s)
     h, rem = divmod(s, 3600)
@@ -228,7 +248,9 @@ def git_commit(repo: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo,
                              capture_output=True, text=True, timeout=30)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # the record's own folder is rewritten by this command: it does not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)docs/reproduction"],
                                cwd=repo, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -239,10 +261,15 @@ def git_commit(repo: Path) -> str:
 
 def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: str | None = None,
                 budget: int = DEFAULT_BUDGET, machine: Machine | None = None,
-                commit: str = "unknown", note: str = "") -> dict:
+                commit: str = "unknown", note: str = "",
+                resources: pd.DataFrame | None = None) -> dict:
     """Write the record of the run in ``results`` to ``dest`` (replaced); returns a summary
     (``jobs``, ``busy_s``, ``span_s``, ``remaining``, ``complete``, ``bytes``, ``figures``,
-    ``figures_left_out``)."""
+    ``figures_left_out``, ``over_request``).
+
+    ``resources`` is the requested-vs-used table of ``benchmarks/check_resources.py``
+    (columns rule, mem_mib, max_rss, runtime_min, minutes, over_mem, over_time, flagged);
+    when given it is kept as ``resources.csv`` and summarised per rule in the README."""
     results, dest = Path(results), Path(dest)
     if not results.is_dir():
         raise FileNotFoundError(f"no run folder {results}: run the preset first")
@@ -262,12 +289,17 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
     claims = None
     if (results / "claims.csv").exists():
         claims = pd.read_csv(results / "claims.csv")
-        for name in ("claims.md", "claims.csv"):
-            shutil.copy2(results / name, dest / name)
+        for name in ("claims.md", "claims.csv", "claims.parquet"):
+            if (results / name).exists():
+                shutil.copy2(results / name, dest / name)
     for cfg in ("config.yaml", "config_used.yaml"):
         if (results / cfg).exists():
             shutil.copy2(results / cfg, dest / "config.yaml")
             break
+    over = None
+    if resources is not None:
+        resources.to_csv(dest / "resources.csv", index=False)
+        over = int(resources["flagged"].sum())
     remaining = remaining_jobs(dry_run_output)
     complete = claims is not None and remaining in (0, None)
 
@@ -306,7 +338,8 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
             text for name, text in (
                 ("claims.md", "`claims.md` / `claims.csv` (verdicts)"),
                 ("config.yaml", "`config.yaml` (resolved config)"),
-                ("jobs.csv", "`jobs.csv` (per job)"), ("rules.csv", "`rules.csv` (per rule)"))
+                ("jobs.csv", "`jobs.csv` (per job)"), ("rules.csv", "`rules.csv` (per rule)"),
+                ("resources.csv", "`resources.csv` (requested vs used, per job)"))
             if (dest / name).exists()) + (", `figures/` (downscaled)" if figures else "") + ".",
         "",
     ]
@@ -317,6 +350,12 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
               "Seconds of wall time summed over the rule's jobs (jobs ran side by side, so the "
               "sum exceeds the run's wall time), the longest job, CPU seconds and peak RSS.", "",
               _md_table(rules), ""]
+    if resources is not None:
+        lines += ["## Requested resources vs use", "",
+                  f"Each job's `resources` (attempt 1) against the peak RSS and wall time of its "
+                  f"benchmark file; per rule the largest request and the largest use. "
+                  f"Jobs over a request: **{over}**.", "", _md_table(resource_summary(resources)),
+                  ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     if left_out:
@@ -325,7 +364,8 @@ def make_record(results: Path, dest: Path, *, rules_dir: Path, dry_run_output: s
     (dest / "README.md").write_text("\n".join(lines), encoding="utf-8")
     total = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
     return {"jobs": len(jobs), "busy_s": busy, "span_s": span, "remaining": remaining,
-            "complete": complete, "bytes": total, "figures": figures, "figures_left_out": left_out}
+            "complete": complete, "bytes": total, "figures": figures, "figures_left_out": left_out,
+            "over_request": over}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,14 +378,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="a file holding `snakemake -n` output for the same config")
     ap.add_argument("--budget-mb", type=float, default=DEFAULT_BUDGET / 1e6)
     ap.add_argument("--note", default="", help="a paragraph for the top of the README")
+    ap.add_argument("--resources", type=Path, default=None,
+                    help="the --csv table of benchmarks/check_resources.py for this run")
     a = ap.parse_args(argv)
     dry = a.dry_run.read_text(encoding="utf-8") if a.dry_run else None
     summary = make_record(a.results, a.dest, rules_dir=a.rules_dir, dry_run_output=dry,
                           budget=int(a.budget_mb * 1e6), commit=git_commit(Path.cwd()),
-                          note=a.note)
+                          note=a.note,
+                          resources=pd.read_csv(a.resources) if a.resources else None)
     print(f"record written to {a.dest}: {summary['jobs']} jobs, "
           f"{_fmt_s(summary['busy_s'])} wall, {len(summary['figures'])} figures, "
-          f"{summary['bytes'] / 1e6:.1f} MB" + ("" if summary["complete"] else " (incomplete run)"))
+          f"{summary['bytes'] / 1e6:.1f} MB" + ("" if summary["complete"] else " (incomplete run)")
+          + ("" if summary["over_request"] is None
+             else f", {summary['over_request']} jobs over their resource request"))
     return 0
 
 

@@ -184,8 +184,10 @@ def test_preset_on_the_command_line_replaces_config_yaml(repo_root):
     thesis preset is the schema defaults plus what it says, so its plan has the grid-trained RBM
     and the images' P3 jobs, which a quick-only reduction would drop."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(repo_root),
-         "--snakefile", str(repo_root / "Snakefile"), "--configfile", "presets/thesis.yaml"],
+        # --forceall: the whole plan, also in a checkout where the thesis preset has already run
+        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--nolock", "--cores", "1",
+         "--directory", str(repo_root), "--snakefile", str(repo_root / "Snakefile"),
+         "--configfile", "presets/thesis.yaml"],
         capture_output=True, text=True, timeout=300, cwd=repo_root)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-2000:]

@@ -125,6 +125,15 @@ def ising_sample_runtime(wildcards, attempt):
     return (10 + int(updates / 1e7 / 60) + 1) * attempt
 
 
+def mlp_thermometer_minutes(widths, n_train, max_epochs, flop_rate):
+    """Minutes a thermometer MLP with layer ``widths`` needs for ``max_epochs`` epochs over
+    ``n_train`` configurations (~6 flops per weight and configuration per epoch) at
+    ``flop_rate`` flop/s, plus 5 minutes for start-up and calibration: a bound that holds
+    without early stopping."""
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    return 5 + int(6 * weights * n_train * max_epochs / flop_rate / 60) + 1
+
+
 def ising_spins_mem_mb(wildcards, attempt):
     """MB: 1.5 GB for Python, torch and the job's own Snakemake process, plus 4 bytes per stored
     spin (int8 samples and the copies made while converting and writing them)."""

@@ -185,6 +185,12 @@ def _seeds(r) -> str:
     return f"{int(r['seeds_reproducing'])}/{int(r['n_seeds'])}"
 
 
+def result_cell(r) -> str:
+    """``value ± error **verdict** (seeds reproducing/seeds)`` of one claims row (Markdown)."""
+    return (f"{format_value(r['value'], r['error'], r['censored'])} **{r['verdict']}** "
+            f"({_seeds(r)})")
+
+
 def summary_counts(df: pd.DataFrame) -> dict:
     """Verdict counts per kind, e.g. {"check": {"pass": 9, ...}, "thesis": {...}}."""
     return {k: df[df["kind"] == k]["verdict"].value_counts().to_dict() for k in ("check", "thesis")}
@@ -249,8 +255,7 @@ def protocols_table(df: pd.DataFrame, registry=REGISTRY) -> pd.DataFrame:
     protocols, rows = _protocol_cells(df, registry)
     table = [{"question": q, **{
         proto: cell if isinstance(cell, str) else "<br>".join(
-            f"`{r['id']}`: {format_value(r['value'], r['error'], r['censored'])} "
-            f"**{r['verdict']}** ({_seeds(r)})" for _, r in cell.iterrows())
+            f"`{r['id']}`: {result_cell(r)}" for _, r in cell.iterrows())
         for proto, cell in cells.items()}} for q, cells in rows]
     return pd.DataFrame(table, columns=["question", *protocols])
 

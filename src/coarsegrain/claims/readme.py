@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from coarsegrain import io
-from coarsegrain.claims.evaluate import _seeds, format_value, summary_counts, to_markdown
+from coarsegrain.claims.evaluate import result_cell, summary_counts, to_markdown
 
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"
 
@@ -40,12 +40,7 @@ def presets_side_by_side(tables: list[tuple[str, pd.DataFrame, dict]]) -> str:
         cells = []
         for _, df, _ in tables:
             d = df[df["id"] == r.id]
-            if d.empty:
-                cells.append("—")
-                continue
-            c = d.iloc[0]
-            cells.append(f"{format_value(c['value'], c['error'], c['censored'])} "
-                         f"**{c['verdict']}** ({_seeds(c)})")
+            cells.append("—" if d.empty else result_cell(d.iloc[0]))
         lines.append(f"| {r.kind} | `{r.id}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -141,10 +141,9 @@ def flows_stack(model, rep):
 
 
 def flows_thermometer_runtime(wildcards, attempt):
-    """Minutes, a bound that holds without early stopping: an MLP epoch costs ~6 flops per
-    weight and training configuration (at most max_per_temperature per temperature); 1e10 flop/s
-    on one core (half the ~2e10 measured), plus 5 minutes for start-up and calibration. The
-    thesis run's thermometers stopped early: <= 0.8 min against bounds of 8-31 min."""
+    """Minutes (mlp_thermometer_minutes) over at most max_per_temperature configurations per
+    temperature, at 1e10 flop/s (half the ~2e10 measured on one core). The thesis run's
+    thermometers stopped early: <= 0.8 min against bounds of 8-31 min."""
     th = FLOWS["thermometer"]
     n_temps = len(ISING_T) if wildcards.model == "ising2d" else len(FLLR["points"])
     n_samples = (
@@ -154,9 +153,8 @@ def flows_thermometer_runtime(wildcards, attempt):
         n_samples = min(n_samples, th["max_per_temperature"])
     n_sites = int(wildcards.size) ** (2 if wildcards.model == "ising2d" else 1)
     widths = [n_sites, *th["hidden"], n_temps]
-    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    flops = 6 * weights * n_temps * n_samples * th["max_epochs"]
-    return (5 + int(flops / 1e10 / 60) + 1) * attempt
+    minutes = mlp_thermometer_minutes(widths, n_temps * n_samples, th["max_epochs"], 1e10)
+    return minutes * attempt
 
 
 def flows_mem_mb(wildcards, attempt):

@@ -148,10 +148,8 @@ def iso_sample_runtime(wildcards, attempt):
 
 
 def iso_thermometer_runtime(wildcards, attempt):
-    """Minutes: ~6 flops per weight and configuration per epoch at 2e9 flop/s, plus 5."""
+    """Minutes (mlp_thermometer_minutes) at 2e9 flop/s."""
     th = ISO["thermometer"]
     n = th["max_per_temperature"] or ISO["n_per_temperature"]
     widths = [ISO["L"] ** 2, *th["hidden"], len(ISO_T)]
-    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    flops = 6 * weights * len(ISO_T) * n * th["max_epochs"]
-    return (5 + int(flops / 2e9 / 60) + 1) * attempt
+    return mlp_thermometer_minutes(widths, len(ISO_T) * n, th["max_epochs"], 2e9) * attempt
